@@ -3,8 +3,11 @@
  * by version.
  *
  * Sessions live in a hash table keyed by (address, port) and on an LRU
- * list: a flood of spoofed sources evicts the idlest session instead of
- * growing memory (each session costs ~70 KiB, mostly libfixbuf's buffer).
+ * list. At max_exporters a new source takes the place of the least recently
+ * heard one only if that one has been silent for HS_EXPORTER_EVICT_IDLE_MS;
+ * otherwise the new source is refused and counted. So a flood of spoofed
+ * sources costs bounded memory (each session is ~70 KiB, mostly libfixbuf's
+ * buffer) and cannot push out exporters that are sending.
  * Counters of evicted sessions are folded into a "retired" total so the
  * collector-wide numbers never go backwards.
  */
@@ -19,6 +22,7 @@
 #include "wire.h"
 
 #define HS_BATCH 64
+#define HS_EXPORTER_EVICT_IDLE_MS 60000
 
 struct hs_collector {
     hs_collector_conf conf;
@@ -32,6 +36,7 @@ struct hs_collector {
     uint32_t n_exporters, next_id;
     hs_exporter_stats retired;
     uint64_t created, evicted, expired;
+    hs_drop last_refusal;
 };
 
 void hs_collector_conf_init(hs_collector_conf *conf)
@@ -186,6 +191,16 @@ static void exporter_remove(hs_collector *c, hs_exporter *e)
     c->n_exporters--;
 }
 
+/* A datagram with no session to count it on: counted collector-wide. */
+static hs_exporter *refuse(hs_collector *c, hs_drop reason)
+{
+    c->retired.datagrams++;
+    c->retired.drops[reason]++;
+    c->retired.decode_errors++;
+    c->last_refusal = reason;
+    return NULL;
+}
+
 static hs_exporter *exporter_get(hs_collector *c, const struct sockaddr *src,
                                  uint64_t now_ms)
 {
@@ -198,12 +213,14 @@ static hs_exporter *exporter_get(hs_collector *c, const struct sockaddr *src,
         e = e->hash_next;
     if (!e) {
         if (c->n_exporters >= c->conf.max_exporters) {
+            if (c->lru_tail->last_seen_ms + HS_EXPORTER_EVICT_IDLE_MS > now_ms)
+                return refuse(c, HS_DROP_EXPORTER_LIMIT);
             exporter_remove(c, c->lru_tail);
             c->evicted++;
         }
         e = hs_exporter_new(&c->env, &ip, port, ++c->next_id);
         if (!e)
-            return NULL;
+            return refuse(c, HS_DROP_NO_MEMORY);
         e->hash_next = *b;
         *b = e;
         c->n_exporters++;
@@ -222,11 +239,8 @@ int hs_collector_input(hs_collector *c, const struct sockaddr *src,
                        uint8_t *msg, size_t len, uint64_t now_ms)
 {
     hs_exporter *e = exporter_get(c, src, now_ms);
-    if (!e) {
-        c->retired.drops[HS_DROP_NO_MEMORY]++;
-        c->retired.decode_errors++;
-        return -HS_DROP_NO_MEMORY;
-    }
+    if (!e)
+        return -(int)c->last_refusal;
     e->st.datagrams++;
     uint16_t version = len >= 2 ? hs_rd16(msg) : 0;
     if (version == HS_V9_VERSION) {

@@ -32,7 +32,7 @@ typedef struct hs_sampling_override {
 
 typedef struct hs_collector_conf {
     uint32_t default_sampling;      /* when an exporter announces none */
-    uint32_t max_exporters;         /* sessions kept; the idlest is evicted */
+    uint32_t max_exporters;         /* sessions kept (see collector.c) */
     uint32_t max_templates;         /* per exporter, all domains together */
     uint32_t max_domains;           /* observation domains per exporter */
     uint64_t template_timeout_ms;   /* unrefreshed templates expire */
@@ -54,8 +54,8 @@ typedef struct hs_exporter_stats {
     uint64_t decode_errors;         /* sum of drops */
     uint64_t bad_templates;         /* invalid template records skipped */
     uint64_t templates;             /* currently known */
-    uint64_t templates_refused;     /* over max_templates with none idle */
-    uint64_t templates_evicted;     /* pushed out by max_templates */
+    uint64_t templates_refused;     /* over max_templates, or too many
+                                     * unknown elements */
     uint64_t templates_expired;     /* not refreshed within the timeout */
     uint64_t templates_withdrawn;
     uint64_t templates_changed;     /* an ID reused with another layout */
@@ -68,7 +68,7 @@ typedef struct hs_collector_stats {
     hs_exporter_stats total;        /* summed over live and evicted exporters */
     uint64_t exporters;             /* live sessions */
     uint64_t exporters_created;
-    uint64_t exporters_evicted;     /* pushed out by max_exporters */
+    uint64_t exporters_evicted;     /* idle ones pushed out by new ones */
     uint64_t exporters_expired;     /* silent for exporter_timeout */
 } hs_collector_stats;
 

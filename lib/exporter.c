@@ -77,16 +77,21 @@ void hs_exporter_free(hs_exporter *e)
 
 /* ---- observation domains ---------------------------------------------- */
 
+/* An override for this very domain beats one for the whole exporter. */
 static uint32_t override_for(const hs_exporter *e, uint32_t domain)
 {
     const hs_collector_conf *conf = e->env->conf;
+    uint32_t rate = 0;
     for (size_t i = 0; i < conf->n_overrides; i++) {
         const hs_sampling_override *o = &conf->overrides[i];
-        if (memcmp(&o->exporter, &e->ip, sizeof(e->ip)) == 0 &&
-            (o->any_domain || o->domain == domain))
+        if (memcmp(&o->exporter, &e->ip, sizeof(e->ip)) != 0)
+            continue;
+        if (!o->any_domain && o->domain == domain)
             return o->rate;
+        if (o->any_domain)
+            rate = o->rate;
     }
-    return 0;
+    return rate;
 }
 
 void hs_exporter_apply_conf(hs_exporter *e)
@@ -137,25 +142,12 @@ static void tmpl_remove(hs_exporter *e, uint32_t i)
     e->tmpls[i] = e->tmpls[--e->n_tmpls];
 }
 
-static int tmpl_evict_oldest(hs_exporter *e)
-{
-    if (e->n_tmpls == 0)
-        return -ENOSPC;
-    uint32_t oldest = 0;
-    for (uint32_t i = 1; i < e->n_tmpls; i++)
-        if (e->tmpls[i].seen_ms < e->tmpls[oldest].seen_ms)
-            oldest = i;
-    tmpl_remove(e, oldest);
-    return 0;
-}
-
+/* At the cap a new template is refused, not swapped for an old one: a
+ * flood of templates must not push out the ones in use. */
 static hs_tmpl_entry *tmpl_add(hs_exporter *e)
 {
-    if (e->n_tmpls >= e->env->conf->max_templates) {
-        if (tmpl_evict_oldest(e) < 0)
-            return NULL;
-        e->st.templates_evicted++;
-    }
+    if (e->n_tmpls >= e->env->conf->max_templates)
+        return NULL;
     if (e->n_tmpls == e->cap_tmpls) {
         uint32_t cap = e->cap_tmpls ? e->cap_tmpls * 2 : 4;
         hs_tmpl_entry *t = realloc(e->tmpls, cap * sizeof(*t));
