@@ -115,27 +115,6 @@ void hs_collector_foreach_exporter(const hs_collector *c,
 
 /* ---- exporter table ------------------------------------------------------ */
 
-static void source_key(const struct sockaddr *sa, hs_ip *ip, uint16_t *port)
-{
-    memset(ip, 0, sizeof(*ip));
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        ip->af = HS_AF_V4;
-        ip->u.v4 = ntohl(in->sin_addr.s_addr);
-        *port = ntohs(in->sin_port);
-        return;
-    }
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-    *port = ntohs(in6->sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) { /* dual-stack socket */
-        ip->af = HS_AF_V4;
-        ip->u.v4 = hs_rd32(in6->sin6_addr.s6_addr + 12);
-    } else {
-        ip->af = HS_AF_V6;
-        memcpy(ip->u.v6, in6->sin6_addr.s6_addr, 16);
-    }
-}
-
 static uint32_t source_hash(const hs_ip *ip, uint16_t port)
 {
     const uint8_t *p = (const uint8_t *)ip;
@@ -206,7 +185,7 @@ static hs_exporter *exporter_get(hs_collector *c, const struct sockaddr *src,
 {
     hs_ip ip;
     uint16_t port;
-    source_key(src, &ip, &port);
+    hs_ip_from_sockaddr(src, &ip, &port);
     hs_exporter **b = bucket_of(c, &ip, port);
     hs_exporter *e = *b;
     while (e && (e->port != port || memcmp(&e->ip, &ip, sizeof(ip)) != 0))

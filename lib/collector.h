@@ -14,6 +14,7 @@
 #ifndef HS_COLLECTOR_H
 #define HS_COLLECTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -21,13 +22,16 @@
 #include "decode.h"
 #include "flow.h"
 
-/* Sampling rate an operator forces for one exporter (all domains when
- * any_domain is set), whatever it announces. */
+/*
+ * Sampling rate an operator forces for one exporter, whatever it announces
+ * (`sampling_override` in the config). An override naming the observation
+ * domain beats one for the whole exporter.
+ */
 typedef struct hs_sampling_override {
     hs_ip exporter;
-    uint32_t domain;
-    int any_domain;
-    uint32_t rate;
+    bool any_domain;        /* every observation domain */
+    uint32_t domain;        /* IPFIX observation domain / v9 source id */
+    uint32_t rate;          /* 1 in rate packets */
 } hs_sampling_override;
 
 typedef struct hs_collector_conf {
