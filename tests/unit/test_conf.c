@@ -882,48 +882,92 @@ static void test_diff(void **state)
                      0);
 }
 
+/* A small deterministic generator (PCG-style LCG, upper bits). */
+static uint32_t next_random(uint64_t *seed)
+{
+    *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(*seed >> 33);
+}
+
+#define PICK(seed, arr) (arr[next_random(seed) % (sizeof(arr) / sizeof(arr[0]))])
+
 /*
- * The buffer form meets untrusted bytes (it is fuzzed): splice fragments of
- * valid and broken configuration and random bytes together, and require a
- * clean result or a "t.conf:LINE: ..." error every time, with ASan and
- * UBSan watching. Deterministic, bounded: 20000 inputs.
+ * Appends one random line to buf: mostly "key = value" for a key of the
+ * section in force (a header first when the key needs another section),
+ * sometimes a wrong header, key or value, sometimes with a stray byte.
+ */
+static void random_line(uint64_t *seed, char *buf, size_t cap, size_t *len,
+                        int *section)
+{
+    static const char *const sections[] = {
+        "collector", "detect", "redis", "metrics", "log", "output", "state",
+        "enrich", "signatures"};
+    static const char *const junk_lines[] = {
+        "[bogus]", "[collector", "[ detect ] ; c", "= 1", "window",
+        "bogus = 1", "; comment", "", "\xef\xbb\xbf"};
+    static const char *const values[] = {
+        "", "0", "1", "65", "24h", "1x", "32m", "5g", "0.5", "1e308", "-1",
+        "[::]:4739", "0.0.0.0:1", "::1:5", "[::1]", "10.0.0.0/8",
+        "10.0.0.1/8", "::/0,", ",", "192.0.2.1 domain 4 = 9",
+        "192.0.2.1 = 7", "2001:db8::1 domain x = 1", "redis://u:p%41@[::1]:1/2",
+        "redis://h:0", "redis://[::1", "%zz", "=", " ; c", " #x", "debug",
+        "on", "\xff\xfe", "/path", "99999999999999999999999"};
+    char line[256];
+    int n = 0;
+    unsigned pick = next_random(seed) % N_ALL_KEYS;
+    int want = 0;
+    while (strcmp(sections[want], all_keys[pick].section) != 0)
+        want++;
+    if (next_random(seed) % 10 == 0) {
+        n = snprintf(line, sizeof(line), "%s", PICK(seed, junk_lines));
+    } else {
+        if (want != *section)
+            n = snprintf(line, sizeof(line), "[%s]\n", sections[want]);
+        *section = want;
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "%s = %s%s",
+                      all_keys[pick].name, PICK(seed, values),
+                      next_random(seed) % 4 ? "" : PICK(seed, values));
+    }
+    if (n > 0 && next_random(seed) % 40 == 0)
+        line[next_random(seed) % (unsigned)n] =
+            (char)next_random(seed); /* a stray byte, NUL included */
+    const char *eol = next_random(seed) % 8 ? "\n" : "\r\n";
+    if (*len + (size_t)n + 2 <= cap) {
+        memcpy(buf + *len, line, (size_t)n);
+        *len += (size_t)n;
+        memcpy(buf + *len, eol, strlen(eol));
+        *len += strlen(eol);
+    }
+}
+
+/*
+ * The buffer form meets untrusted bytes (it is fuzzed): generate mostly
+ * well-formed files of random keys, values and stray bytes, and require a
+ * configuration or a "t.conf:LINE: ..." error every time, with ASan and
+ * UBSan watching for leaks and overruns. Deterministic, 20000 inputs.
  */
 static void test_random_inputs(void **state)
 {
     (void)state;
-    static const char *const frags[] = {
-        "[collector]\n", "[detect]\n", "[redis]\n", "[bogus]\n", "[", "]",
-        "listen = ", "[::]:4739", "0.0.0.0:1", "window = ", "24h", "1x",
-        "exporters = ", "10.0.0.0/8,", "::/0", "sampling_override = ",
-        "192.0.2.1 domain 4 = 9", "url = ", "redis://u:p%41@[::1]:1/2",
-        "%", "=", " ; c", " #", "\n", "\r\n", "\t", "\0", "\xff", "\xef\xbb\xbf",
-        "min_fraction = 0.", "1e308", "level = debug\n", "stdout = on\n",
-    };
-    const size_t nf = sizeof(frags) / sizeof(frags[0]);
-    char buf[512];
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    char buf[2048];
+    unsigned accepted = 0;
     for (int iter = 0; iter < 20000; iter++) {
         size_t len = 0;
-        int parts = 1 + (int)(seed % 24);
-        for (int p = 0; p < parts; p++) {
-            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-            const char *f = frags[(seed >> 33) % nf];
-            size_t fl = f[0] ? strlen(f) : 1;
-            if ((seed >> 20) % 8 == 0) {
-                f = (const char *)&seed;
-                fl = sizeof(seed);
-            }
-            if (len + fl > sizeof(buf))
-                break;
-            memcpy(buf + len, f, fl);
-            len += fl;
-        }
+        int section = -1;
+        unsigned lines = next_random(&seed) % 12;
+        for (unsigned i = 0; i < lines; i++)
+            random_line(&seed, buf, sizeof(buf), &len, &section);
+        if (len > 0 && next_random(&seed) % 4 == 0)
+            len--; /* no final newline, or a lone CR */
         hs_conf *c = NULL;
         char err[256];
         int rc = hs_conf_parse_buf("t.conf", buf, len, &c, err, sizeof(err));
         if (rc == 0) {
             assert_non_null(c);
             assert_true(c->collector.n_listen >= 1);
+            assert_true(c->detect.rule.min_fraction <= 1.0);
+            accepted++;
             hs_conf_free(c);
         } else {
             assert_int_equal(rc, -EINVAL);
@@ -931,6 +975,7 @@ static void test_random_inputs(void **state)
             assert_memory_equal(err, "t.conf:", 7);
         }
     }
+    assert_true(accepted > 500); /* the generator reaches the setters */
 }
 
 int main(void)
