@@ -15,7 +15,6 @@
  */
 #include "conf.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -74,6 +73,8 @@ static const key_def keys[] = {
      1000000, false, false, "4096"},
     {"collector", "max_templates", KEY_U32, AT(collector.max_templates), 0, 1,
      65535, false, false, "1024"},
+    {"collector", "max_domains", KEY_U32, AT(collector.max_domains), 0, 1,
+     65535, false, false, "64"},
     {"collector", "template_timeout", KEY_DURATION,
      AT(collector.template_timeout_ms), 0, MS(1), HS_DURATION_MAX_MS, false,
      false, "30m"},
@@ -145,19 +146,15 @@ static const char *const sections[] = {
     "enrich",    "state",      "metrics", "log",
 };
 
-static const char *const log_levels[] = {
-    [HS_LOG_ERROR] = "error",
-    [HS_LOG_WARNING] = "warning",
-    [HS_LOG_INFO] = "info",
-    [HS_LOG_DEBUG] = "debug",
+static const struct {
+    const char *name;
+    int level;
+} log_levels[] = {
+    {"error", HS_CONF_LOG_ERROR},
+    {"warning", HS_CONF_LOG_WARNING},
+    {"info", HS_CONF_LOG_INFO},
+    {"debug", HS_CONF_LOG_DEBUG},
 };
-
-const char *hs_log_level_name(hs_log_level level)
-{
-    return (unsigned)level < sizeof(log_levels) / sizeof(log_levels[0])
-               ? log_levels[level]
-               : "?";
-}
 
 /* A parse in progress: everything the reader needs, nothing global. */
 typedef struct conf_reader {
@@ -270,7 +267,10 @@ static int set_fraction(hs_conf *c, const key_def *d, const char *v,
                         const char **why)
 {
     char *end;
-    if (!isdigit((unsigned char)v[0]) && v[0] != '.') {
+    /* Plain decimal notation only: strtod would also take "nan", "inf"
+     * and hexadecimal floats. */
+    if (v[strspn(v, "0123456789.eE+-")] != '\0' || v[0] == '-' ||
+        v[0] == '+') {
         *why = "not a number between 0 and 1";
         return -EINVAL;
     }
@@ -294,14 +294,10 @@ static int set_log_level(hs_conf *c, const key_def *d, const char *v,
                          const char **why)
 {
     for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
-        if (strcmp(v, log_levels[i]) == 0) {
-            *(hs_log_level *)field(c, d) = (hs_log_level)i;
+        if (strcasecmp(v, log_levels[i].name) == 0) {
+            *(int *)field(c, d) = log_levels[i].level;
             return 0;
         }
-    }
-    if (strcmp(v, "warn") == 0) {
-        *(hs_log_level *)field(c, d) = HS_LOG_WARNING;
-        return 0;
     }
     *why = "not a log level (error, warning, info or debug)";
     return -EINVAL;
@@ -450,14 +446,25 @@ static int set_sampling_override(hs_conf *c, const key_def *d, const char *v,
             return -EINVAL;
         }
     }
-    hs_sampling_override *slot =
-        array_push((void **)&c->collector.sampling_overrides,
-                   &c->collector.n_sampling_overrides, sizeof(o));
-    if (!slot) {
+    hs_sampling_override *arr = c->collector.sampling_overrides;
+    size_t n = c->collector.n_sampling_overrides;
+    if (!array_push((void **)&arr, &n, sizeof(o))) {
         *why = "out of memory";
         return -ENOMEM;
     }
-    *slot = o;
+    c->collector.sampling_overrides = arr;
+    c->collector.n_sampling_overrides = n;
+    /* Overrides naming a domain go before those for a whole exporter, so
+     * a first-match search finds the most specific one. */
+    size_t at = n - 1;
+    if (!o.any_domain) {
+        for (at = 0; at < n - 1 && !arr[at].any_domain; at++)
+            ;
+        memmove(&arr[at + 1], &arr[at], (n - 1 - at) * sizeof(o));
+    }
+    /* memcpy keeps the zeroed padding: the collector compares addresses
+     * with memcmp. */
+    memcpy(&arr[at], &o, sizeof(o));
     return 0;
 }
 
@@ -800,22 +807,17 @@ void hs_conf_free(hs_conf *c)
 
 /* ---- queries ---- */
 
-uint32_t hs_conf_sampling(const hs_conf *c, const hs_ip *exporter,
-                          uint32_t domain, uint32_t announced)
+void hs_conf_collector(const hs_conf *c, hs_collector_conf *out)
 {
-    uint32_t whole = 0;
-    for (size_t i = 0; i < c->collector.n_sampling_overrides; i++) {
-        const hs_sampling_override *o = &c->collector.sampling_overrides[i];
-        if (!ip_equal(&o->exporter, exporter))
-            continue;
-        if (!o->any_domain && o->domain == domain)
-            return o->rate;
-        if (o->any_domain)
-            whole = o->rate;
-    }
-    if (whole)
-        return whole;
-    return announced ? announced : c->collector.sampling_rate;
+    hs_collector_conf_init(out);
+    out->default_sampling = c->collector.sampling_rate;
+    out->max_exporters = c->collector.max_exporters;
+    out->max_templates = c->collector.max_templates;
+    out->max_domains = c->collector.max_domains;
+    out->template_timeout_ms = c->collector.template_timeout_ms;
+    out->exporter_timeout_ms = c->collector.exporter_timeout_ms;
+    out->overrides = c->collector.sampling_overrides;
+    out->n_overrides = c->collector.n_sampling_overrides;
 }
 
 bool hs_conf_exporter_allowed(const hs_conf *c, const hs_ip *exporter)
@@ -890,6 +892,7 @@ static bool collector_equal(const hs_conf *a, const hs_conf *b)
                        b->collector.exporters, b->collector.n_exporters) &&
            a->collector.max_exporters == b->collector.max_exporters &&
            a->collector.max_templates == b->collector.max_templates &&
+           a->collector.max_domains == b->collector.max_domains &&
            a->collector.template_timeout_ms == b->collector.template_timeout_ms &&
            a->collector.exporter_timeout_ms == b->collector.exporter_timeout_ms &&
            overrides_equal(a, b);

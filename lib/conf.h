@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collector.h"
 #include "flow.h"
 #include "parse.h"
 #include "sigset.h"
@@ -31,28 +32,16 @@
 /* Largest accepted file: a configuration is a few kilobytes. */
 #define HS_CONF_FILE_MAX (1024 * 1024)
 
-typedef enum hs_log_level {
-    HS_LOG_ERROR = 0,
-    HS_LOG_WARNING = 1,
-    HS_LOG_INFO = 2,
-    HS_LOG_DEBUG = 3,
-} hs_log_level;
-
-/* "error", "warning", "info", "debug". */
-const char *hs_log_level_name(hs_log_level level);
-
 /*
- * sampling_override = EXPORTER [domain ID] = RATE: the exporter's sampling
- * rate, whatever the exporter announces (for exporters that announce none
- * or a wrong one). An override naming the observation domain beats one for
- * the whole exporter.
+ * Log levels as the config names them, in syslog priorities (the values of
+ * log.h's hs_log_level, so the daemon can pass them straight on).
  */
-typedef struct hs_sampling_override {
-    hs_ip exporter;
-    bool any_domain;        /* no "domain ID": every observation domain */
-    uint32_t domain;        /* IPFIX observation domain / v9 source id */
-    uint32_t rate;          /* 1 in rate packets */
-} hs_sampling_override;
+enum {
+    HS_CONF_LOG_ERROR = 3,
+    HS_CONF_LOG_WARNING = 4,
+    HS_CONF_LOG_INFO = 6,
+    HS_CONF_LOG_DEBUG = 7,
+};
 
 typedef struct hs_conf {
     char *name;                     /* the file name used in messages */
@@ -67,8 +56,12 @@ typedef struct hs_conf {
         size_t n_exporters;
         uint32_t max_exporters;
         uint32_t max_templates;     /* per exporter */
+        uint32_t max_domains;       /* observation domains per exporter */
         uint64_t template_timeout_ms;
         uint64_t exporter_timeout_ms;
+        /* "sampling_override = EXPORTER [domain ID] = RATE" lines, those
+         * naming a domain first, so that the first match is the most
+         * specific one. */
         hs_sampling_override *sampling_overrides;
         size_t n_sampling_overrides;
     } collector;
@@ -118,7 +111,7 @@ typedef struct hs_conf {
     } metrics;
 
     struct {
-        hs_log_level level;
+        int level;                  /* HS_CONF_LOG_* */
     } log;
 } hs_conf;
 
@@ -141,13 +134,10 @@ int hs_conf_parse_buf(const char *name, const char *buf, size_t len,
 void hs_conf_free(hs_conf *c);
 
 /*
- * The sampling rate to assume for a record from (exporter, domain): an
- * override for this domain, else one for the exporter, else what the
- * exporter announced, else [collector] sampling_rate. announced is 0 when
- * the exporter sent none.
+ * Fills the collector's settings from [collector]. out->overrides points
+ * into c, which must outlive every collector given out.
  */
-uint32_t hs_conf_sampling(const hs_conf *c, const hs_ip *exporter,
-                          uint32_t domain, uint32_t announced);
+void hs_conf_collector(const hs_conf *c, hs_collector_conf *out);
 
 /* Whether [collector] exporters lets this address send (yes when empty). */
 bool hs_conf_exporter_allowed(const hs_conf *c, const hs_ip *exporter);
@@ -171,7 +161,7 @@ enum {
 unsigned hs_conf_diff(const hs_conf *old, const hs_conf *new_);
 
 /*
- * Whether the two listen sets differ (order and repetition ignored). A
+ * Whether the two listen sets differ (their order does not matter). A
  * reload cannot rebind the receive sockets, so the daemon keeps the old
  * ones and warns when this is true.
  */

@@ -2,6 +2,7 @@
  * value, the syntax, every error message, loading, and reload comparison. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ static const struct {
     {"collector", "sampling_override"}, {"collector", "workers"},
     {"collector", "rcvbuf"},          {"collector", "exporters"},
     {"collector", "max_exporters"},   {"collector", "max_templates"},
+    {"collector", "max_domains"},
     {"collector", "template_timeout"}, {"collector", "exporter_timeout"},
     {"signatures", "file"},           {"detect", "window"},
     {"detect", "min_domains"},        {"detect", "min_fraction"},
@@ -85,6 +87,7 @@ static void assert_defaults(const hs_conf *c)
     assert_null(c->collector.exporters);
     assert_int_equal(c->collector.max_exporters, 4096);
     assert_int_equal(c->collector.max_templates, 1024);
+    assert_int_equal(c->collector.max_domains, 64);
     assert_true(c->collector.template_timeout_ms == 30 * 60 * 1000);
     assert_true(c->collector.exporter_timeout_ms == 3600 * 1000);
     assert_int_equal(c->collector.n_sampling_overrides, 0);
@@ -120,7 +123,7 @@ static void assert_defaults(const hs_conf *c)
     assert_string_equal(c->state.file, "/var/lib/haystack/state.bin");
     assert_true(c->metrics.enabled);
     assert_hostport(&c->metrics.listen, "127.0.0.1:9273");
-    assert_int_equal(c->log.level, HS_LOG_INFO);
+    assert_int_equal(c->log.level, HS_CONF_LOG_INFO);
 }
 
 static void test_defaults(void **state)
@@ -234,6 +237,7 @@ static void test_every_key_set(void **state)
         "exporters = 192.0.2.0/24, 2001:db8:ff::/48,198.51.100.7\n"
         "max_exporters = 10\n"
         "max_templates = 64\n"
+        "max_domains = 3\n"
         "template_timeout = 90\n"
         "exporter_timeout = 2d\n"
         "sampling_override = 192.0.2.1 = 100\n"
@@ -283,16 +287,18 @@ static void test_every_key_set(void **state)
     assert_int_equal(c->collector.exporters[2].len, 32);
     assert_int_equal(c->collector.max_exporters, 10);
     assert_int_equal(c->collector.max_templates, 64);
+    assert_int_equal(c->collector.max_domains, 3);
     assert_true(c->collector.template_timeout_ms == 90000);
     assert_true(c->collector.exporter_timeout_ms == 2 * 86400000ULL);
     assert_int_equal(c->collector.n_sampling_overrides, 2);
     const hs_sampling_override *o = c->collector.sampling_overrides;
     assert_ip(&o[0].exporter, "192.0.2.1");
-    assert_true(o[0].any_domain);
-    assert_int_equal(o[0].rate, 100);
-    assert_false(o[1].any_domain);
-    assert_int_equal(o[1].domain, 7);
-    assert_int_equal(o[1].rate, 10);
+    assert_false(o[0].any_domain);
+    assert_int_equal(o[0].domain, 7);
+    assert_int_equal(o[0].rate, 10);
+    assert_ip(&o[1].exporter, "192.0.2.1");
+    assert_true(o[1].any_domain);
+    assert_int_equal(o[1].rate, 100);
     assert_string_equal(c->signatures.file, "/tmp/sigs.json");
     assert_true(c->detect.rule.window_ms == 6 * 3600000ULL);
     assert_int_equal(c->detect.rule.min_domains, 2);
@@ -321,7 +327,7 @@ static void test_every_key_set(void **state)
     assert_string_equal(c->state.file, "/run/hs.state");
     assert_true(c->metrics.enabled);
     assert_hostport(&c->metrics.listen, "[::1]:9100");
-    assert_int_equal(c->log.level, HS_LOG_DEBUG);
+    assert_int_equal(c->log.level, HS_CONF_LOG_DEBUG);
     hs_conf_free(c);
 }
 
@@ -357,7 +363,7 @@ static void test_syntax(void **state)
         "\tchannel\t=\tdet#1;x   ; inline\r\n"
         "stream=s ;c\n"
         "[log]\n"
-        "level = warn # alias\n"
+        "level = Warning # any case\n"
         "[redis]\n"
         "state_prefix = a;b#c\n"
         "[output]\n"
@@ -365,7 +371,7 @@ static void test_syntax(void **state)
     assert_string_equal(c->redis.channel, "det#1;x");
     assert_string_equal(c->redis.stream, "s");
     assert_string_equal(c->redis.state_prefix, "a;b#c");
-    assert_int_equal(c->log.level, HS_LOG_WARNING);
+    assert_int_equal(c->log.level, HS_CONF_LOG_WARNING);
     assert_true(c->output.to_stdout);
     hs_conf_free(c);
 
@@ -374,6 +380,24 @@ static void test_syntax(void **state)
     assert_int_equal(c->collector.n_listen, 1);
     assert_hostport(&c->collector.listen[0], "127.0.0.1:2055");
     hs_conf_free(c);
+}
+
+static void test_fractions(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        double v;
+    } cases[] = {{"0", 0}, {"1", 1}, {".5", 0.5}, {"0.25", 0.25},
+                 {"1e-1", 0.1}, {"1.0", 1}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[64];
+        snprintf(text, sizeof(text), "[detect]\nmin_fraction = %s\n",
+                 cases[i].s);
+        hs_conf *c = parse_ok(text);
+        assert_true(c->detect.rule.min_fraction == cases[i].v);
+        hs_conf_free(c);
+    }
 }
 
 static void test_line_length_limit(void **state)
@@ -400,16 +424,19 @@ static void test_line_length_limit(void **state)
 static void test_level_names(void **state)
 {
     (void)state;
-    static const char *const names[] = {"error", "warning", "info", "debug"};
-    for (int i = 0; i < 4; i++) {
+    static const struct {
+        const char *name;
+        int level;
+    } cases[] = {
+        {"error", 3}, {"warning", 4}, {"info", 6}, {"debug", 7}, {"DEBUG", 7},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[64];
-        snprintf(text, sizeof(text), "[log]\nlevel = %s\n", names[i]);
+        snprintf(text, sizeof(text), "[log]\nlevel = %s\n", cases[i].name);
         hs_conf *c = parse_ok(text);
-        assert_int_equal(c->log.level, i);
-        assert_string_equal(hs_log_level_name(c->log.level), names[i]);
+        assert_int_equal(c->log.level, cases[i].level);
         hs_conf_free(c);
     }
-    assert_string_equal(hs_log_level_name((hs_log_level)9), "?");
 }
 
 static void test_structure_errors(void **state)
@@ -551,6 +578,12 @@ static void test_value_errors(void **state)
          "t.conf:2: min_fraction = 0.5x: not a number between 0 and 1"},
         {"[detect]\nmin_fraction = 50%\n",
          "t.conf:2: min_fraction = 50%: not a number between 0 and 1"},
+        {"[detect]\nmin_fraction = 0x1p-1\n",
+         "t.conf:2: min_fraction = 0x1p-1: not a number between 0 and 1"},
+        {"[detect]\nmin_fraction = +0.5\n",
+         "t.conf:2: min_fraction = +0.5: not a number between 0 and 1"},
+        {"[detect]\nmin_fraction = .\n",
+         "t.conf:2: min_fraction = .: not a number between 0 and 1"},
         {"[detect]\nmin_fraction = 1e999\n",
          "t.conf:2: min_fraction = 1e999: not a number between 0 and 1"},
         /* booleans, levels */
@@ -560,8 +593,8 @@ static void test_value_errors(void **state)
         {"[log]\nlevel = verbose\n",
          "t.conf:2: level = verbose: not a log level (error, warning, info "
          "or debug)"},
-        {"[log]\nlevel = INFO\n",
-         "t.conf:2: level = INFO: not a log level (error, warning, info or "
+        {"[log]\nlevel = warn\n",
+         "t.conf:2: level = warn: not a log level (error, warning, info or "
          "debug)"},
         /* addresses */
         {"[collector]\nlisten = 4739\n",
@@ -721,7 +754,7 @@ static void test_load(void **state)
     static const char good[] = "[log]\nlevel = error\n";
     char *path = write_temp(good, sizeof(good) - 1);
     assert_int_equal(hs_conf_load(path, &c, err, sizeof(err)), 0);
-    assert_int_equal(c->log.level, HS_LOG_ERROR);
+    assert_int_equal(c->log.level, HS_CONF_LOG_ERROR);
     assert_string_equal(c->name, path);
     hs_conf_free(c);
     unlink(path);
@@ -757,24 +790,127 @@ static void test_load(void **state)
     free(text);
 }
 
-static void test_sampling_lookup(void **state)
+/* The defaults of [collector] are the collector's own. */
+static void test_collector_settings_default(void **state)
+{
+    (void)state;
+    hs_collector_conf want, got;
+    hs_collector_conf_init(&want);
+    hs_conf *c = parse_ok("");
+    hs_conf_collector(c, &got);
+    assert_int_equal(got.default_sampling, want.default_sampling);
+    assert_int_equal(got.max_exporters, want.max_exporters);
+    assert_int_equal(got.max_templates, want.max_templates);
+    assert_int_equal(got.max_domains, want.max_domains);
+    assert_true(got.template_timeout_ms == want.template_timeout_ms);
+    assert_true(got.exporter_timeout_ms == want.exporter_timeout_ms);
+    assert_int_equal(got.n_overrides, 0);
+    hs_conf_free(c);
+}
+
+static void test_collector_settings(void **state)
 {
     (void)state;
     hs_conf *c = parse_ok("[collector]\nsampling_rate = 64\n"
-                          "sampling_override = 192.0.2.1 domain 7 = 10\n"
+                          "max_exporters = 9\nmax_templates = 8\n"
+                          "max_domains = 7\ntemplate_timeout = 6\n"
+                          "exporter_timeout = 5\n"
                           "sampling_override = 192.0.2.1 = 100\n"
+                          "sampling_override = 192.0.2.1 domain 7 = 10\n"
+                          "sampling_override = 2001:db8::9 = 3\n"
                           "sampling_override = 2001:db8::9 domain 0 = 5\n");
-    hs_ip a, b, v6;
-    hs_ip_parse("192.0.2.1", &a);
-    hs_ip_parse("192.0.2.2", &b);
-    hs_ip_parse("2001:db8::9", &v6);
-    assert_int_equal(hs_conf_sampling(c, &a, 7, 1000), 10);
-    assert_int_equal(hs_conf_sampling(c, &a, 8, 1000), 100);
-    assert_int_equal(hs_conf_sampling(c, &a, 8, 0), 100);
-    assert_int_equal(hs_conf_sampling(c, &b, 7, 1000), 1000);
-    assert_int_equal(hs_conf_sampling(c, &b, 7, 0), 64);
-    assert_int_equal(hs_conf_sampling(c, &v6, 0, 0), 5);
-    assert_int_equal(hs_conf_sampling(c, &v6, 1, 0), 64);
+    hs_collector_conf cc;
+    hs_conf_collector(c, &cc);
+    assert_int_equal(cc.default_sampling, 64);
+    assert_int_equal(cc.max_exporters, 9);
+    assert_int_equal(cc.max_templates, 8);
+    assert_int_equal(cc.max_domains, 7);
+    assert_true(cc.template_timeout_ms == 6000);
+    assert_true(cc.exporter_timeout_ms == 5000);
+    assert_ptr_equal(cc.overrides, c->collector.sampling_overrides);
+    assert_int_equal(cc.n_overrides, 4);
+    /* Domain-specific first (in file order), then whole exporters. */
+    static const struct {
+        const char *ip;
+        int any;
+        uint32_t domain, rate;
+    } want[] = {
+        {"192.0.2.1", 0, 7, 10},
+        {"2001:db8::9", 0, 0, 5},
+        {"192.0.2.1", 1, 0, 100},
+        {"2001:db8::9", 1, 0, 3},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        hs_ip ip;
+        hs_ip_parse(want[i].ip, &ip);
+        /* byte-equal, padding included: the collector uses memcmp */
+        assert_memory_equal(&cc.overrides[i].exporter, &ip, sizeof(ip));
+        assert_int_equal(cc.overrides[i].any_domain, want[i].any);
+        assert_int_equal(cc.overrides[i].domain, want[i].domain);
+        assert_int_equal(cc.overrides[i].rate, want[i].rate);
+    }
+    hs_conf_free(c);
+}
+
+static hs_flow last_flow;
+
+static void keep_last(void *ctx, const hs_flow *flows, size_t n)
+{
+    (void)ctx;
+    if (n > 0)
+        last_flow = flows[n - 1];
+}
+
+/* One NetFlow v9 datagram (template and one record) from ip, source_id. */
+static uint32_t sampling_seen(hs_collector *col, const char *ip,
+                              uint32_t source_id)
+{
+    static const uint16_t fields[][2] = {{8, 4}, {12, 4}, {7, 2}, {11, 2},
+                                         {4, 1}};
+    tu_msg *m = malloc(sizeof(*m));
+    assert_non_null(m);
+    tu_msg_begin_v9(m, 1000, 1700000000, 0, source_id);
+    tu_set_begin(m, 0);
+    tu_put16(m, 256);
+    tu_put16(m, 5);
+    for (int i = 0; i < 5; i++) {
+        tu_put16(m, fields[i][0]);
+        tu_put16(m, fields[i][1]);
+    }
+    tu_set_end(m);
+    tu_set_begin(m, 256);
+    tu_put32(m, 0xc0000201);
+    tu_put32(m, 0xc6336407);
+    tu_put16(m, 443);
+    tu_put16(m, 50000);
+    tu_put8(m, 6);
+    tu_set_end(m);
+    tu_msg_end(m);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(2055)};
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    memset(&last_flow, 0, sizeof(last_flow));
+    assert_int_equal(hs_collector_input(col, (struct sockaddr *)&sa, m->buf,
+                                        m->len, 1000),
+                     1);
+    free(m);
+    return last_flow.sampling;
+}
+
+/* What the file says is what the collector applies, most specific first. */
+static void test_collector_applies_overrides(void **state)
+{
+    (void)state;
+    hs_conf *c = parse_ok("[collector]\nsampling_rate = 7\n"
+                          "sampling_override = 127.0.0.9 = 100\n"
+                          "sampling_override = 127.0.0.9 domain 5 = 5\n");
+    hs_collector_conf cc;
+    hs_conf_collector(c, &cc);
+    hs_collector *col = hs_collector_new(&cc, (hs_flow_sink){keep_last, NULL});
+    assert_non_null(col);
+    assert_int_equal(sampling_seen(col, "127.0.0.9", 5), 5);
+    assert_int_equal(sampling_seen(col, "127.0.0.9", 6), 100);
+    assert_int_equal(sampling_seen(col, "127.0.0.8", 5), 7);
+    hs_collector_free(col);
     hs_conf_free(c);
 }
 
@@ -840,6 +976,7 @@ static void test_diff(void **state)
         {"[collector]\nexporters = 10.0.0.0/8\n", HS_CONF_DIFF_COLLECTOR},
         {"[collector]\nmax_exporters = 1\n", HS_CONF_DIFF_COLLECTOR},
         {"[collector]\nmax_templates = 1\n", HS_CONF_DIFF_COLLECTOR},
+        {"[collector]\nmax_domains = 1\n", HS_CONF_DIFF_COLLECTOR},
         {"[collector]\ntemplate_timeout = 1m\n", HS_CONF_DIFF_COLLECTOR},
         {"[collector]\nexporter_timeout = 1m\n", HS_CONF_DIFF_COLLECTOR},
         {"[collector]\nsampling_override = ::1 = 2\n",
@@ -988,6 +1125,7 @@ int main(void)
         cmocka_unit_test(test_every_key_set),
         cmocka_unit_test(test_empty_values_turn_off),
         cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_fractions),
         cmocka_unit_test(test_line_length_limit),
         cmocka_unit_test(test_level_names),
         cmocka_unit_test(test_structure_errors),
@@ -997,7 +1135,9 @@ int main(void)
         cmocka_unit_test(test_first_error_wins),
         cmocka_unit_test(test_error_buffer),
         cmocka_unit_test(test_load),
-        cmocka_unit_test(test_sampling_lookup),
+        cmocka_unit_test(test_collector_settings_default),
+        cmocka_unit_test(test_collector_settings),
+        cmocka_unit_test(test_collector_applies_overrides),
         cmocka_unit_test(test_exporter_allowed),
         cmocka_unit_test(test_listen_changed),
         cmocka_unit_test(test_diff),
