@@ -38,20 +38,6 @@ struct hs_server {
     bool stopping;
 };
 
-static void collector_conf_from(const hs_conf *conf, hs_collector_conf *cc)
-{
-    hs_collector_conf_init(cc);
-    cc->default_sampling = conf->collector.sampling_rate;
-    cc->max_exporters = conf->collector.max_exporters;
-    cc->max_templates = conf->collector.max_templates;
-    cc->template_timeout_ms = conf->collector.template_timeout_ms;
-    cc->exporter_timeout_ms = conf->collector.exporter_timeout_ms;
-    cc->overrides = conf->collector.sampling_overrides;
-    cc->n_overrides = conf->collector.n_sampling_overrides;
-    cc->allowed = conf->collector.exporters;
-    cc->n_allowed = conf->collector.n_exporters;
-}
-
 /* ---- receive path -------------------------------------------------------- */
 
 static void on_flows(void *ctx, const hs_flow *flows, size_t n)
@@ -113,7 +99,7 @@ static void reload(hs_server *s)
     if (hs_conf_listen_changed(s->conf, next))
         hs_log(HS_LOG_WARNING, "reload: listen addresses changed; a restart "
                                "is needed to rebind, keeping the old sockets");
-    collector_conf_from(next, &s->cconf);
+    hs_conf_collector(next, &s->cconf);
     hs_collector_set_conf(s->collector, &s->cconf);
     hs_conf_free(s->conf);
     s->conf = next;
@@ -175,7 +161,7 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
     s->opts = *opts;
     s->conf = conf;
     uv_loop_init(&s->loop);
-    collector_conf_from(conf, &s->cconf);
+    hs_conf_collector(conf, &s->cconf);
     s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
     int rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;
     start_handles(s);

@@ -139,8 +139,8 @@ int hs_udp_open(uv_loop_t *loop, const hs_ip *ip, uint16_t port,
     u->fn = fn;
     u->ctx = ctx;
     u->handle.data = u;
-    int family = ip->af == HS_AF_V4 ? AF_INET : AF_INET6;
-    rc = uv_udp_init_ex(loop, &u->handle, (unsigned)family | UV_UDP_RECVMMSG);
+    /* AF_UNSPEC: libuv must not make a socket of its own */
+    rc = uv_udp_init_ex(loop, &u->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
     if (rc < 0) {
         snprintf(err, errlen, "%s: %s", u->name, uv_strerror(rc));
         close(fd);

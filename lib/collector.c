@@ -180,15 +180,12 @@ static hs_exporter *refuse(hs_collector *c, hs_drop reason)
     return NULL;
 }
 
-static hs_exporter *exporter_get(hs_collector *c, const struct sockaddr *src,
-                                 uint64_t now_ms)
+static hs_exporter *exporter_get(hs_collector *c, const hs_ip *ip,
+                                 uint16_t port, uint64_t now_ms)
 {
-    hs_ip ip;
-    uint16_t port;
-    hs_ip_from_sockaddr(src, &ip, &port);
-    hs_exporter **b = bucket_of(c, &ip, port);
+    hs_exporter **b = bucket_of(c, ip, port);
     hs_exporter *e = *b;
-    while (e && (e->port != port || memcmp(&e->ip, &ip, sizeof(ip)) != 0))
+    while (e && (e->port != port || memcmp(&e->ip, ip, sizeof(*ip)) != 0))
         e = e->hash_next;
     if (!e) {
         if (c->n_exporters >= c->conf.max_exporters) {
@@ -197,7 +194,7 @@ static hs_exporter *exporter_get(hs_collector *c, const struct sockaddr *src,
             exporter_remove(c, c->lru_tail);
             c->evicted++;
         }
-        e = hs_exporter_new(&c->env, &ip, port, ++c->next_id);
+        e = hs_exporter_new(&c->env, ip, port, ++c->next_id);
         if (!e)
             return refuse(c, HS_DROP_NO_MEMORY);
         e->hash_next = *b;
@@ -214,10 +211,28 @@ static hs_exporter *exporter_get(hs_collector *c, const struct sockaddr *src,
 
 /* ---- input ------------------------------------------------------------- */
 
+/* [collector] exporters: checked before any parsing or session. */
+static bool source_allowed(const hs_collector *c, const hs_ip *ip)
+{
+    if (c->conf.n_allowed == 0)
+        return true;
+    for (size_t i = 0; i < c->conf.n_allowed; i++)
+        if (hs_cidr_contains(&c->conf.allowed[i], ip))
+            return true;
+    return false;
+}
+
 int hs_collector_input(hs_collector *c, const struct sockaddr *src,
                        uint8_t *msg, size_t len, uint64_t now_ms)
 {
-    hs_exporter *e = exporter_get(c, src, now_ms);
+    hs_ip ip;
+    uint16_t port;
+    hs_ip_from_sockaddr(src, &ip, &port);
+    if (!source_allowed(c, &ip)) {
+        refuse(c, HS_DROP_NOT_ALLOWED);
+        return -HS_DROP_NOT_ALLOWED;
+    }
+    hs_exporter *e = exporter_get(c, &ip, port, now_ms);
     if (!e)
         return -(int)c->last_refusal;
     e->st.datagrams++;
@@ -231,7 +246,7 @@ int hs_collector_input(hs_collector *c, const struct sockaddr *src,
             e->st.decode_errors++;
             return n;
         }
-        hs_msg_clock clock = {(uint64_t)v9.unix_secs * 1000, v9.sys_uptime_ms, 1};
+        hs_msg_clock clock = {.sys_uptime_ms = v9.sys_uptime_ms, .has_uptime = 1};
         return hs_exporter_decode(e, c->v9buf, (size_t)n, &clock, &v9.sequence,
                                   now_ms);
     }
@@ -261,6 +276,8 @@ void hs_collector_set_conf(hs_collector *c, const hs_collector_conf *conf)
     c->conf.n_overrides = conf->n_overrides;
     c->conf.template_timeout_ms = conf->template_timeout_ms;
     c->conf.exporter_timeout_ms = conf->exporter_timeout_ms;
+    c->conf.allowed = conf->allowed;
+    c->conf.n_allowed = conf->n_allowed;
     for (hs_exporter *e = c->lru_head; e; e = e->lru_next)
         hs_exporter_apply_conf(e);
 }

@@ -21,6 +21,7 @@
 
 #include "decode.h"
 #include "flow.h"
+#include "parse.h"
 
 /*
  * Sampling rate an operator forces for one exporter, whatever it announces
@@ -43,6 +44,8 @@ typedef struct hs_collector_conf {
     uint64_t exporter_timeout_ms;   /* silent exporters are dropped */
     const hs_sampling_override *overrides;
     size_t n_overrides;
+    const hs_cidr *allowed;         /* sources decoded; none: every source */
+    size_t n_allowed;
 } hs_collector_conf;
 
 /* Fills conf with the documented defaults. */
@@ -69,7 +72,8 @@ typedef struct hs_exporter_stats {
 } hs_exporter_stats;
 
 typedef struct hs_collector_stats {
-    hs_exporter_stats total;        /* summed over live and evicted exporters */
+    hs_exporter_stats total;        /* summed over live and evicted exporters,
+                                     * plus datagrams refused a session */
     uint64_t exporters;             /* live sessions */
     uint64_t exporters_created;
     uint64_t exporters_evicted;     /* idle ones pushed out by new ones */
