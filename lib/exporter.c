@@ -30,17 +30,59 @@ static void tmpl_info_free(void *tmpl_ctx, void *app_ctx)
     free(tmpl_ctx);
 }
 
+/* Internal template IDs: three fixed ones made with the session, then one
+ * per distinct layout an exporter's templates need. */
+#define HS_TID_IGNORE 0xF001
+#define HS_TID_FLOW_ALL 0xF002
+#define HS_TID_OPTIONS_ALL 0xF003
+#define HS_TID_LAYOUT_BASE 0xF100
+
+/* The internal template for info's layout: shared by every exporter
+ * template with that layout, or the widest one once an exporter has used
+ * HS_MAX_LAYOUTS (so hostile template churn cannot grow the session). */
+static uint16_t internal_tid(hs_exporter *e, hs_tmpl_info *info)
+{
+    if (info->kind == HS_REC_IGNORE)
+        return HS_TID_IGNORE;
+    for (uint32_t i = 0; i < e->n_layouts; i++)
+        if (e->layouts[i].layout == info->layout)
+            return e->layouts[i].tid;
+    uint16_t tid = (uint16_t)(HS_TID_LAYOUT_BASE + e->n_layouts);
+    if (e->n_layouts < HS_MAX_LAYOUTS &&
+        hs_fbrec_add_internal(e->session, info, tid) == 0) {
+        e->layouts[e->n_layouts++] = (hs_layout_tid){info->layout, tid};
+        return tid;
+    }
+    hs_fbrec_widen(info);
+    return info->kind == HS_REC_FLOW ? HS_TID_FLOW_ALL : HS_TID_OPTIONS_ALL;
+}
+
 /* libfixbuf callback: a template was accepted; remember what it carries. */
 static void on_new_template(fbSession_t *session, uint16_t tid,
                             fbTemplate_t *tmpl, void *app_ctx,
                             void **tmpl_ctx, fbTemplateCtxFree_fn *free_fn)
 {
-    (void)session, (void)tid, (void)app_ctx;
+    (void)session, (void)tid;
     hs_tmpl_info *info = malloc(sizeof(*info));
-    if (info)
+    if (info) {
         hs_fbrec_classify(tmpl, info);
+        info->int_tid = internal_tid(app_ctx, info);
+    }
     *tmpl_ctx = info;
     *free_fn = tmpl_info_free;
+}
+
+static int add_fixed_internal(fbSession_t *session)
+{
+    hs_tmpl_info ignore = {.kind = HS_REC_IGNORE, .layout = HS_BIT(HS_F_PROTO)};
+    hs_tmpl_info flows = {.kind = HS_REC_FLOW}, options = {.kind = HS_REC_OPTIONS};
+    hs_fbrec_widen(&flows);
+    hs_fbrec_widen(&options);
+    if (hs_fbrec_add_internal(session, &ignore, HS_TID_IGNORE) < 0 ||
+        hs_fbrec_add_internal(session, &flows, HS_TID_FLOW_ALL) < 0 ||
+        hs_fbrec_add_internal(session, &options, HS_TID_OPTIONS_ALL) < 0)
+        return -ENOMEM;
+    return 0;
 }
 
 hs_exporter *hs_exporter_new(hs_decode_env *env, const hs_ip *ip,
@@ -54,7 +96,7 @@ hs_exporter *hs_exporter_new(hs_decode_env *env, const hs_ip *ip,
     e->id = id;
     e->env = env;
     e->session = fbSessionAlloc(env->model);
-    if (hs_fbrec_add_internal(e->session) < 0) {
+    if (add_fixed_internal(e->session) < 0) {
         fbSessionFree(e->session);
         free(e);
         return NULL;
@@ -317,11 +359,11 @@ static uint32_t effective_sampling(const msg_ctx *m, uint32_t own)
     return m->e->env->conf->default_sampling;
 }
 
-static void emit_flow(msg_ctx *m, const hs_fb_flow *r, uint32_t present)
+static void emit_flow(msg_ctx *m, const uint8_t *rec, const hs_tmpl_info *info)
 {
     hs_flow *f = &m->e->env->batch[m->n_batch++];
-    hs_fbrec_to_flow(r, present, &m->clock, f);
-    f->sampling = effective_sampling(m, hs_fbrec_flow_sampling(r, present));
+    hs_fbrec_to_flow(rec, info, &m->clock, f);
+    f->sampling = effective_sampling(m, hs_fbrec_sampling_rate(rec, info));
     f->exporter_id = m->e->id;
     f->obs_domain = m->ds->domain;
     m->flows++;
@@ -329,13 +371,15 @@ static void emit_flow(msg_ctx *m, const hs_fb_flow *r, uint32_t present)
         flush_batch(m);
 }
 
-static void apply_options(msg_ctx *m, const hs_fb_options *r, uint32_t present)
+static void apply_options(msg_ctx *m, const uint8_t *rec,
+                          const hs_tmpl_info *info)
 {
-    uint32_t rate = hs_fbrec_sampling_rate(r, present);
+    uint32_t rate = hs_fbrec_sampling_rate(rec, info);
+    uint64_t init_ms = hs_fbrec_init_ms(rec, info);
     if (rate)
         m->ds->sampling = rate;
-    if ((present & HS_P_INIT_MS) && r->init_ms) {
-        m->ds->init_ms = m->clock.init_ms = r->init_ms;
+    if (init_ms) {
+        m->ds->init_ms = m->clock.init_ms = init_ms;
         m->ds->has_init = m->clock.has_init = 1;
     }
 }
@@ -355,21 +399,18 @@ static int read_record(msg_ctx *m)
     }
     const hs_tmpl_info *info = fbTemplateGetContext(t);
     hs_rec_kind kind = info ? info->kind : HS_REC_IGNORE;
-    union {
-        hs_fb_flow flow;
-        hs_fb_options options;
-    } rec;
+    _Alignas(8) uint8_t rec[HS_FBREC_MAX];
     size_t len = sizeof(rec);
-    uint16_t int_tid = kind == HS_REC_FLOW ? HS_TID_FLOW : HS_TID_OPTIONS;
-    if (!fBufSetInternalTemplate(e->fbuf, int_tid, &err) ||
-        !fBufNext(e->fbuf, (uint8_t *)&rec, &len, &err)) {
+    if (!fBufSetInternalTemplate(e->fbuf, info ? info->int_tid : HS_TID_IGNORE,
+                                 &err) ||
+        !fBufNext(e->fbuf, rec, &len, &err)) {
         g_clear_error(&err);
         return -1;
     }
     if (kind == HS_REC_FLOW) {
-        emit_flow(m, &rec.flow, info->present);
+        emit_flow(m, rec, info);
     } else if (kind == HS_REC_OPTIONS) {
-        apply_options(m, &rec.options, info->present);
+        apply_options(m, rec, info);
         e->st.options_records++;
     } else {
         e->st.ignored_records++;

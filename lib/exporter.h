@@ -45,6 +45,13 @@ typedef struct hs_domain_state {
     uint64_t init_ms;               /* announced exporter boot time */
 } hs_domain_state;
 
+/* Internal templates by layout: exporters use few distinct layouts. */
+#define HS_MAX_LAYOUTS 32
+typedef struct hs_layout_tid {
+    uint32_t layout;
+    uint16_t tid;
+} hs_layout_tid;
+
 typedef struct hs_exporter {
     hs_ip ip;
     uint16_t port;
@@ -56,6 +63,8 @@ typedef struct hs_exporter {
     uint32_t n_tmpls, cap_tmpls;
     hs_domain_state *domains;
     uint32_t n_domains, cap_domains;
+    hs_layout_tid layouts[HS_MAX_LAYOUTS];
+    uint32_t n_layouts;
     uint64_t last_seen_ms;
     uint64_t now_ms;                /* arrival time of the current message */
     int msg_unknown;                /* current message had unknown sets */
