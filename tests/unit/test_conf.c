@@ -693,6 +693,46 @@ static void test_too_many_listen(void **state)
                       "addresses (at most 64)");
 }
 
+/* Thousands of overrides: the index grows, and still finds every repeat. */
+static void test_many_overrides(void **state)
+{
+    (void)state;
+    size_t cap = 3000 * 64 + 64, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)sprintf(text, "[collector]\n");
+    for (unsigned i = 0; i < 3000; i++) {
+        len += (size_t)sprintf(text + len,
+                               "sampling_override = 2001:db8::%x%s = %u\n",
+                               i / 2, i % 2 ? " domain 9" : "", i + 1);
+    }
+    hs_conf *c = parse_ok(text);
+    assert_int_equal(c->collector.n_sampling_overrides, 3000);
+    for (size_t i = 0; i < 3000; i++) {
+        const hs_sampling_override *o = &c->collector.sampling_overrides[i];
+        /* domain ones (odd lines) first, each half in file order */
+        unsigned line = i < 1500 ? 2 * (unsigned)i + 1 : 2 * (unsigned)(i - 1500);
+        assert_int_equal(o->any_domain, i >= 1500);
+        assert_int_equal(o->rate, line + 1);
+    }
+    hs_conf_free(c);
+
+    for (unsigned dup = 0; dup < 3000; dup += 997) {
+        size_t l = len + (size_t)sprintf(text + len,
+                                         "sampling_override = 2001:db8::%x%s "
+                                         "= 1\n",
+                                         dup / 2, dup % 2 ? " domain 9" : "");
+        char want[160];
+        snprintf(want, sizeof(want),
+                 "t.conf:3002: sampling_override = 2001:db8::%x%s = 1: this "
+                 "exporter (and domain) already has an override",
+                 dup / 2, dup % 2 ? " domain 9" : "");
+        text[l] = '\0';
+        parse_fails(text, want);
+    }
+    free(text);
+}
+
 static void test_first_error_wins(void **state)
 {
     (void)state;
@@ -722,6 +762,27 @@ static void test_error_buffer(void **state)
                                        NULL, 0),
                      -EINVAL);
     assert_null(c);
+}
+
+static void test_buffer_size_limit(void **state)
+{
+    (void)state;
+    size_t big = HS_CONF_FILE_MAX + 1;
+    char *text = malloc(big);
+    assert_non_null(text);
+    memset(text, '\n', big);
+    hs_conf *c = (hs_conf *)1;
+    char err[128];
+    assert_int_equal(hs_conf_parse_buf("b.conf", text, big, &c, err,
+                                       sizeof(err)),
+                     -EFBIG);
+    assert_null(c);
+    assert_string_equal(err, "b.conf: larger than 1048576 bytes");
+    assert_int_equal(hs_conf_parse_buf("b.conf", text, big - 1, &c, err,
+                                       sizeof(err)),
+                     0);
+    hs_conf_free(c);
+    free(text);
 }
 
 /* Writes text to a new temporary file; returns its malloc'd path. */
@@ -1132,8 +1193,10 @@ int main(void)
         cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_value_errors),
         cmocka_unit_test(test_too_many_listen),
+        cmocka_unit_test(test_many_overrides),
         cmocka_unit_test(test_first_error_wins),
         cmocka_unit_test(test_error_buffer),
+        cmocka_unit_test(test_buffer_size_limit),
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_collector_settings_default),
         cmocka_unit_test(test_collector_settings),
