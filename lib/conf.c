@@ -37,7 +37,7 @@ typedef enum key_type {
     KEY_FRACTION,       /* double in [0, 1] */
     KEY_LOG_LEVEL,
     KEY_LISTEN,         /* appends to collector.listen */
-    KEY_CIDR_LIST,      /* hs_cidr * at off, size_t count at off_n */
+    KEY_CIDR_LIST,      /* appends to hs_cidr * at off, count at off_n */
     KEY_SAMPLING_OVERRIDE,
     KEY_REDIS_URL,
     KEY_METRICS_LISTEN,
@@ -68,7 +68,7 @@ static const key_def keys[] = {
     {"collector", "rcvbuf", KEY_SIZE, AT(collector.rcvbuf), 0, 4096,
      1ULL << 30, false, false, "32m"},
     {"collector", "exporters", KEY_CIDR_LIST, AT(collector.exporters),
-     AT(collector.n_exporters), 0, 0, false, true, ""},
+     AT(collector.n_exporters), 0, 0, true, true, ""},
     {"collector", "max_exporters", KEY_U32, AT(collector.max_exporters), 0, 1,
      1000000, false, false, "4096"},
     {"collector", "max_templates", KEY_U32, AT(collector.max_templates), 0, 1,
@@ -97,7 +97,7 @@ static const key_def keys[] = {
      UINT32_MAX, false, false, "1"},
     {"detect", "subscriber_prefixes", KEY_CIDR_LIST,
      AT(detect.subscriber_prefixes), AT(detect.n_subscriber_prefixes), 0, 0,
-     false, true, ""},
+     true, true, ""},
     {"detect", "ipv6_prefix_len", KEY_U8, AT(detect.ipv6_prefix_len), 0, 1,
      64, false, false, "56"},
     {"detect", "max_subscribers", KEY_U32, AT(detect.max_subscribers), 0, 1,
@@ -183,9 +183,10 @@ static int reader_error(conf_reader *r, const char *fmt, ...)
     return -EINVAL;
 }
 
-static void *field(hs_conf *c, const key_def *d)
+/* Where key d lands in the configuration being read. */
+static void *field(conf_reader *r, const key_def *d)
 {
-    return (char *)c + d->off;
+    return (char *)r->conf + d->off;
 }
 
 /*
@@ -234,8 +235,7 @@ static char *trim(char *s)
 static int set_string(conf_reader *r, const key_def *d, const char *v,
                       const char **why)
 {
-    hs_conf *c = r->conf;
-    char **dst = field(c, d);
+    char **dst = field(r, d);
     if (v[0] == '\0')
         return 0; /* stays NULL: off */
     *dst = strdup(v);
@@ -249,7 +249,6 @@ static int set_string(conf_reader *r, const key_def *d, const char *v,
 static int set_number(conf_reader *r, const key_def *d, const char *v,
                       const char **why)
 {
-    hs_conf *c = r->conf;
     uint64_t x;
     int rc;
     if (d->type == KEY_DURATION)
@@ -265,18 +264,17 @@ static int set_number(conf_reader *r, const key_def *d, const char *v,
         return -ERANGE;
     }
     if (d->type == KEY_U32)
-        *(uint32_t *)field(c, d) = (uint32_t)x;
+        *(uint32_t *)field(r, d) = (uint32_t)x;
     else if (d->type == KEY_U8)
-        *(uint8_t *)field(c, d) = (uint8_t)x;
+        *(uint8_t *)field(r, d) = (uint8_t)x;
     else
-        *(uint64_t *)field(c, d) = x;
+        *(uint64_t *)field(r, d) = x;
     return 0;
 }
 
 static int set_fraction(conf_reader *r, const key_def *d, const char *v,
                         const char **why)
 {
-    hs_conf *c = r->conf;
     char *end;
     /* Plain decimal notation only: strtod would also take "nan", "inf"
      * and hexadecimal floats. */
@@ -291,24 +289,22 @@ static int set_fraction(conf_reader *r, const key_def *d, const char *v,
         *why = "not a number between 0 and 1";
         return -EINVAL;
     }
-    *(double *)field(c, d) = x;
+    *(double *)field(r, d) = x;
     return 0;
 }
 
 static int set_bool(conf_reader *r, const key_def *d, const char *v,
                     const char **why)
 {
-    hs_conf *c = r->conf;
-    return hs_parse_bool(v, field(c, d), why);
+    return hs_parse_bool(v, field(r, d), why);
 }
 
 static int set_log_level(conf_reader *r, const key_def *d, const char *v,
                          const char **why)
 {
-    hs_conf *c = r->conf;
     for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
         if (strcasecmp(v, log_levels[i].name) == 0) {
-            *(int *)field(c, d) = log_levels[i].level;
+            *(int *)field(r, d) = log_levels[i].level;
             return 0;
         }
     }
@@ -363,9 +359,8 @@ static char *next_item(char **p)
 static int set_cidr_list(conf_reader *r, const key_def *d, const char *v,
                          const char **why)
 {
-    hs_conf *c = r->conf;
-    hs_cidr **arr = field(c, d);
-    size_t *n = (size_t *)((char *)c + d->off_n);
+    hs_cidr **arr = field(r, d);
+    size_t *n = (size_t *)((char *)r->conf + d->off_n);
     if (v[0] == '\0')
         return 0;
     char *copy = strdup(v), *rest = copy, *item;

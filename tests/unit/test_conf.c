@@ -375,6 +375,17 @@ static void test_syntax(void **state)
     assert_true(c->output.to_stdout);
     hs_conf_free(c);
 
+    /* Prefix lists may go on over several lines. */
+    c = parse_ok("[detect]\nsubscriber_prefixes = 10.0.0.0/8, 172.16.0.0/12\n"
+                 "subscriber_prefixes =\n"
+                 "subscriber_prefixes = 2001:db8::/32\n"
+                 "[collector]\nexporters = 192.0.2.1\nexporters = 192.0.2.2\n");
+    assert_int_equal(c->detect.n_subscriber_prefixes, 3);
+    assert_ip(&c->detect.subscriber_prefixes[2].addr, "2001:db8::");
+    assert_int_equal(c->collector.n_exporters, 2);
+    assert_ip(&c->collector.exporters[1].addr, "192.0.2.2");
+    hs_conf_free(c);
+
     /* A listen key replaces the default instead of adding to it. */
     c = parse_ok("[collector]\nlisten = 127.0.0.1:2055\n");
     assert_int_equal(c->collector.n_listen, 1);
