@@ -3,8 +3,11 @@
  * by version.
  *
  * Sessions live in a hash table keyed by (address, port) and on an LRU
- * list: a flood of spoofed sources evicts the idlest session instead of
- * growing memory (each session costs ~70 KiB, mostly libfixbuf's buffer).
+ * list. At max_exporters a new source takes the place of the least recently
+ * heard one only if that one has been silent for HS_EXPORTER_EVICT_IDLE_MS;
+ * otherwise the new source is refused and counted. So a flood of spoofed
+ * sources costs bounded memory (each session is ~70 KiB, mostly libfixbuf's
+ * buffer) and cannot push out exporters that are sending.
  * Counters of evicted sessions are folded into a "retired" total so the
  * collector-wide numbers never go backwards.
  */
@@ -19,6 +22,7 @@
 #include "wire.h"
 
 #define HS_BATCH 64
+#define HS_EXPORTER_EVICT_IDLE_MS 60000
 
 struct hs_collector {
     hs_collector_conf conf;
@@ -32,6 +36,7 @@ struct hs_collector {
     uint32_t n_exporters, next_id;
     hs_exporter_stats retired;
     uint64_t created, evicted, expired;
+    hs_drop last_refusal;
 };
 
 void hs_collector_conf_init(hs_collector_conf *conf)
@@ -110,27 +115,6 @@ void hs_collector_foreach_exporter(const hs_collector *c,
 
 /* ---- exporter table ------------------------------------------------------ */
 
-static void source_key(const struct sockaddr *sa, hs_ip *ip, uint16_t *port)
-{
-    memset(ip, 0, sizeof(*ip));
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        ip->af = HS_AF_V4;
-        ip->u.v4 = ntohl(in->sin_addr.s_addr);
-        *port = ntohs(in->sin_port);
-        return;
-    }
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-    *port = ntohs(in6->sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) { /* dual-stack socket */
-        ip->af = HS_AF_V4;
-        ip->u.v4 = hs_rd32(in6->sin6_addr.s6_addr + 12);
-    } else {
-        ip->af = HS_AF_V6;
-        memcpy(ip->u.v6, in6->sin6_addr.s6_addr, 16);
-    }
-}
-
 static uint32_t source_hash(const hs_ip *ip, uint16_t port)
 {
     const uint8_t *p = (const uint8_t *)ip;
@@ -186,24 +170,33 @@ static void exporter_remove(hs_collector *c, hs_exporter *e)
     c->n_exporters--;
 }
 
-static hs_exporter *exporter_get(hs_collector *c, const struct sockaddr *src,
-                                 uint64_t now_ms)
+/* A datagram with no session to count it on: counted collector-wide. */
+static hs_exporter *refuse(hs_collector *c, hs_drop reason)
 {
-    hs_ip ip;
-    uint16_t port;
-    source_key(src, &ip, &port);
-    hs_exporter **b = bucket_of(c, &ip, port);
+    c->retired.datagrams++;
+    c->retired.drops[reason]++;
+    c->retired.decode_errors++;
+    c->last_refusal = reason;
+    return NULL;
+}
+
+static hs_exporter *exporter_get(hs_collector *c, const hs_ip *ip,
+                                 uint16_t port, uint64_t now_ms)
+{
+    hs_exporter **b = bucket_of(c, ip, port);
     hs_exporter *e = *b;
-    while (e && (e->port != port || memcmp(&e->ip, &ip, sizeof(ip)) != 0))
+    while (e && (e->port != port || memcmp(&e->ip, ip, sizeof(*ip)) != 0))
         e = e->hash_next;
     if (!e) {
         if (c->n_exporters >= c->conf.max_exporters) {
+            if (c->lru_tail->last_seen_ms + HS_EXPORTER_EVICT_IDLE_MS > now_ms)
+                return refuse(c, HS_DROP_EXPORTER_LIMIT);
             exporter_remove(c, c->lru_tail);
             c->evicted++;
         }
-        e = hs_exporter_new(&c->env, &ip, port, ++c->next_id);
+        e = hs_exporter_new(&c->env, ip, port, ++c->next_id);
         if (!e)
-            return NULL;
+            return refuse(c, HS_DROP_NO_MEMORY);
         e->hash_next = *b;
         *b = e;
         c->n_exporters++;
@@ -218,15 +211,30 @@ static hs_exporter *exporter_get(hs_collector *c, const struct sockaddr *src,
 
 /* ---- input ------------------------------------------------------------- */
 
+/* [collector] exporters: checked before any parsing or session. */
+static bool source_allowed(const hs_collector *c, const hs_ip *ip)
+{
+    if (c->conf.n_allowed == 0)
+        return true;
+    for (size_t i = 0; i < c->conf.n_allowed; i++)
+        if (hs_cidr_contains(&c->conf.allowed[i], ip))
+            return true;
+    return false;
+}
+
 int hs_collector_input(hs_collector *c, const struct sockaddr *src,
                        uint8_t *msg, size_t len, uint64_t now_ms)
 {
-    hs_exporter *e = exporter_get(c, src, now_ms);
-    if (!e) {
-        c->retired.drops[HS_DROP_NO_MEMORY]++;
-        c->retired.decode_errors++;
-        return -HS_DROP_NO_MEMORY;
+    hs_ip ip;
+    uint16_t port;
+    hs_ip_from_sockaddr(src, &ip, &port);
+    if (!source_allowed(c, &ip)) {
+        refuse(c, HS_DROP_NOT_ALLOWED);
+        return -HS_DROP_NOT_ALLOWED;
     }
+    hs_exporter *e = exporter_get(c, &ip, port, now_ms);
+    if (!e)
+        return -(int)c->last_refusal;
     e->st.datagrams++;
     uint16_t version = len >= 2 ? hs_rd16(msg) : 0;
     if (version == HS_V9_VERSION) {
@@ -238,7 +246,7 @@ int hs_collector_input(hs_collector *c, const struct sockaddr *src,
             e->st.decode_errors++;
             return n;
         }
-        hs_msg_clock clock = {(uint64_t)v9.unix_secs * 1000, v9.sys_uptime_ms, 1};
+        hs_msg_clock clock = {.sys_uptime_ms = v9.sys_uptime_ms, .has_uptime = 1};
         return hs_exporter_decode(e, c->v9buf, (size_t)n, &clock, &v9.sequence,
                                   now_ms);
     }
@@ -268,6 +276,8 @@ void hs_collector_set_conf(hs_collector *c, const hs_collector_conf *conf)
     c->conf.n_overrides = conf->n_overrides;
     c->conf.template_timeout_ms = conf->template_timeout_ms;
     c->conf.exporter_timeout_ms = conf->exporter_timeout_ms;
+    c->conf.allowed = conf->allowed;
+    c->conf.n_allowed = conf->n_allowed;
     for (hs_exporter *e = c->lru_head; e; e = e->lru_next)
         hs_exporter_apply_conf(e);
 }

@@ -14,31 +14,38 @@
 #ifndef HS_COLLECTOR_H
 #define HS_COLLECTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "decode.h"
 #include "flow.h"
+#include "parse.h"
 
-/* Sampling rate an operator forces for one exporter (all domains when
- * any_domain is set), whatever it announces. */
+/*
+ * Sampling rate an operator forces for one exporter, whatever it announces
+ * (`sampling_override` in the config). An override naming the observation
+ * domain beats one for the whole exporter.
+ */
 typedef struct hs_sampling_override {
     hs_ip exporter;
-    uint32_t domain;
-    int any_domain;
-    uint32_t rate;
+    bool any_domain;        /* every observation domain */
+    uint32_t domain;        /* IPFIX observation domain / v9 source id */
+    uint32_t rate;          /* 1 in rate packets */
 } hs_sampling_override;
 
 typedef struct hs_collector_conf {
     uint32_t default_sampling;      /* when an exporter announces none */
-    uint32_t max_exporters;         /* sessions kept; the idlest is evicted */
+    uint32_t max_exporters;         /* sessions kept (see collector.c) */
     uint32_t max_templates;         /* per exporter, all domains together */
     uint32_t max_domains;           /* observation domains per exporter */
     uint64_t template_timeout_ms;   /* unrefreshed templates expire */
     uint64_t exporter_timeout_ms;   /* silent exporters are dropped */
     const hs_sampling_override *overrides;
     size_t n_overrides;
+    const hs_cidr *allowed;         /* sources decoded; none: every source */
+    size_t n_allowed;
 } hs_collector_conf;
 
 /* Fills conf with the documented defaults. */
@@ -54,8 +61,8 @@ typedef struct hs_exporter_stats {
     uint64_t decode_errors;         /* sum of drops */
     uint64_t bad_templates;         /* invalid template records skipped */
     uint64_t templates;             /* currently known */
-    uint64_t templates_refused;     /* over max_templates with none idle */
-    uint64_t templates_evicted;     /* pushed out by max_templates */
+    uint64_t templates_refused;     /* over max_templates, or too many
+                                     * unknown elements */
     uint64_t templates_expired;     /* not refreshed within the timeout */
     uint64_t templates_withdrawn;
     uint64_t templates_changed;     /* an ID reused with another layout */
@@ -65,10 +72,11 @@ typedef struct hs_exporter_stats {
 } hs_exporter_stats;
 
 typedef struct hs_collector_stats {
-    hs_exporter_stats total;        /* summed over live and evicted exporters */
+    hs_exporter_stats total;        /* summed over live and evicted exporters,
+                                     * plus datagrams refused a session */
     uint64_t exporters;             /* live sessions */
     uint64_t exporters_created;
-    uint64_t exporters_evicted;     /* pushed out by max_exporters */
+    uint64_t exporters_evicted;     /* idle ones pushed out by new ones */
     uint64_t exporters_expired;     /* silent for exporter_timeout */
 } hs_collector_stats;
 

@@ -903,6 +903,8 @@ void hs_conf_collector(const hs_conf *c, hs_collector_conf *out)
     out->exporter_timeout_ms = c->collector.exporter_timeout_ms;
     out->overrides = c->collector.sampling_overrides;
     out->n_overrides = c->collector.n_sampling_overrides;
+    out->allowed = c->collector.exporters;
+    out->n_allowed = c->collector.n_exporters;
 }
 
 bool hs_conf_exporter_allowed(const hs_conf *c, const hs_ip *exporter)

@@ -12,6 +12,7 @@ static const char *const drop_names[HS_DROP__COUNT] = {
     [HS_DROP_LIBFIXBUF] = "libfixbuf",
     [HS_DROP_NOT_ALLOWED] = "not_allowed",
     [HS_DROP_NO_MEMORY] = "no_memory",
+    [HS_DROP_EXPORTER_LIMIT] = "exporter_limit",
 };
 
 const char *hs_drop_name(hs_drop reason)

@@ -19,6 +19,7 @@ typedef enum hs_drop {
     HS_DROP_LIBFIXBUF,      /* libfixbuf refused the message */
     HS_DROP_NOT_ALLOWED,    /* source outside [collector] exporters */
     HS_DROP_NO_MEMORY,      /* no session could be allocated */
+    HS_DROP_EXPORTER_LIMIT, /* new source while max_exporters are busy */
     HS_DROP__COUNT
 } hs_drop;
 

@@ -77,16 +77,21 @@ void hs_exporter_free(hs_exporter *e)
 
 /* ---- observation domains ---------------------------------------------- */
 
+/* An override for this very domain beats one for the whole exporter. */
 static uint32_t override_for(const hs_exporter *e, uint32_t domain)
 {
     const hs_collector_conf *conf = e->env->conf;
+    uint32_t rate = 0;
     for (size_t i = 0; i < conf->n_overrides; i++) {
         const hs_sampling_override *o = &conf->overrides[i];
-        if (memcmp(&o->exporter, &e->ip, sizeof(e->ip)) == 0 &&
-            (o->any_domain || o->domain == domain))
+        if (memcmp(&o->exporter, &e->ip, sizeof(e->ip)) != 0)
+            continue;
+        if (!o->any_domain && o->domain == domain)
             return o->rate;
+        if (o->any_domain)
+            rate = o->rate;
     }
-    return 0;
+    return rate;
 }
 
 void hs_exporter_apply_conf(hs_exporter *e)
@@ -137,25 +142,12 @@ static void tmpl_remove(hs_exporter *e, uint32_t i)
     e->tmpls[i] = e->tmpls[--e->n_tmpls];
 }
 
-static int tmpl_evict_oldest(hs_exporter *e)
-{
-    if (e->n_tmpls == 0)
-        return -ENOSPC;
-    uint32_t oldest = 0;
-    for (uint32_t i = 1; i < e->n_tmpls; i++)
-        if (e->tmpls[i].seen_ms < e->tmpls[oldest].seen_ms)
-            oldest = i;
-    tmpl_remove(e, oldest);
-    return 0;
-}
-
+/* At the cap a new template is refused, not swapped for an old one: a
+ * flood of templates must not push out the ones in use. */
 static hs_tmpl_entry *tmpl_add(hs_exporter *e)
 {
-    if (e->n_tmpls >= e->env->conf->max_templates) {
-        if (tmpl_evict_oldest(e) < 0)
-            return NULL;
-        e->st.templates_evicted++;
-    }
+    if (e->n_tmpls >= e->env->conf->max_templates)
+        return NULL;
     if (e->n_tmpls == e->cap_tmpls) {
         uint32_t cap = e->cap_tmpls ? e->cap_tmpls * 2 : 4;
         hs_tmpl_entry *t = realloc(e->tmpls, cap * sizeof(*t));
@@ -301,7 +293,7 @@ static void finish_sequence(hs_exporter *e, hs_domain_state *ds, uint32_t seq,
 typedef struct msg_ctx {
     hs_exporter *e;
     hs_domain_state *ds;
-    const hs_msg_clock *clock;
+    hs_msg_clock clock;
     size_t n_batch;
     int flows;
 } msg_ctx;
@@ -328,13 +320,24 @@ static uint32_t effective_sampling(const msg_ctx *m, uint32_t own)
 static void emit_flow(msg_ctx *m, const hs_fb_flow *r, uint32_t present)
 {
     hs_flow *f = &m->e->env->batch[m->n_batch++];
-    hs_fbrec_to_flow(r, present, m->clock, f);
+    hs_fbrec_to_flow(r, present, &m->clock, f);
     f->sampling = effective_sampling(m, hs_fbrec_flow_sampling(r, present));
     f->exporter_id = m->e->id;
     f->obs_domain = m->ds->domain;
     m->flows++;
     if (m->n_batch == m->e->env->batch_cap)
         flush_batch(m);
+}
+
+static void apply_options(msg_ctx *m, const hs_fb_options *r, uint32_t present)
+{
+    uint32_t rate = hs_fbrec_sampling_rate(r, present);
+    if (rate)
+        m->ds->sampling = rate;
+    if ((present & HS_P_INIT_MS) && r->init_ms) {
+        m->ds->init_ms = m->clock.init_ms = r->init_ms;
+        m->ds->has_init = m->clock.has_init = 1;
+    }
 }
 
 /* Reads one record of the template libfixbuf reports next. Returns 1 when a
@@ -354,10 +357,10 @@ static int read_record(msg_ctx *m)
     hs_rec_kind kind = info ? info->kind : HS_REC_IGNORE;
     union {
         hs_fb_flow flow;
-        hs_fb_sampling sampling;
+        hs_fb_options options;
     } rec;
     size_t len = sizeof(rec);
-    uint16_t int_tid = kind == HS_REC_FLOW ? HS_TID_FLOW : HS_TID_SAMPLING;
+    uint16_t int_tid = kind == HS_REC_FLOW ? HS_TID_FLOW : HS_TID_OPTIONS;
     if (!fBufSetInternalTemplate(e->fbuf, int_tid, &err) ||
         !fBufNext(e->fbuf, (uint8_t *)&rec, &len, &err)) {
         g_clear_error(&err);
@@ -365,10 +368,8 @@ static int read_record(msg_ctx *m)
     }
     if (kind == HS_REC_FLOW) {
         emit_flow(m, &rec.flow, info->present);
-    } else if (kind == HS_REC_SAMPLING) {
-        uint32_t rate = hs_fbrec_sampling_rate(&rec.sampling, info->present);
-        if (rate)
-            m->ds->sampling = rate;
+    } else if (kind == HS_REC_OPTIONS) {
+        apply_options(m, &rec.options, info->present);
         e->st.options_records++;
     } else {
         e->st.ignored_records++;
@@ -406,8 +407,12 @@ int hs_exporter_decode(hs_exporter *e, uint8_t *msg, size_t len,
     set_fb_sequence(ds, msg);
     uint32_t fb_seq_sent = hs_rd32(msg + 8);
 
-    hs_msg_clock ipfix_clock = {(uint64_t)sr.export_time * 1000, 0, 0};
-    msg_ctx m = {e, ds, clock ? clock : &ipfix_clock, 0, 0};
+    msg_ctx m = {e, ds, {(uint64_t)sr.export_time * 1000, ds->init_ms, 0,
+                         ds->has_init, 0}, 0, 0};
+    if (clock) {
+        m.clock.sys_uptime_ms = clock->sys_uptime_ms;
+        m.clock.has_uptime = clock->has_uptime;
+    }
     GError *err = NULL;
     fBufSetBuffer(e->fbuf, msg, len);
     if (!fBufNextMessage(e->fbuf, &err)) {

@@ -41,6 +41,8 @@ typedef struct hs_domain_state {
     uint32_t next_seq;              /* what the exporter should send next */
     uint32_t fb_seq;                /* what libfixbuf expects next */
     uint8_t seq_known, fb_seq_known;
+    uint8_t has_init;
+    uint64_t init_ms;               /* announced exporter boot time */
 } hs_domain_state;
 
 typedef struct hs_exporter {

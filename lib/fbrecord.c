@@ -33,11 +33,13 @@ static fbInfoElementSpec_t flow_spec[] = {
     {"paddingOctets", 3, 0},
     FB_IESPEC_NULL};
 
-static fbInfoElementSpec_t sampling_spec[] = {
+static fbInfoElementSpec_t options_spec[] = {
+    {"systemInitTimeMilliseconds", 8, 0},
     {"samplingInterval", 4, 0},
     {"samplerRandomInterval", 4, 0},
     {"samplingPacketInterval", 4, 0},
     {"samplingPacketSpace", 4, 0},
+    {"paddingOctets", 4, 0},
     FB_IESPEC_NULL};
 
 /* IANA element number -> presence bit. */
@@ -76,7 +78,7 @@ int hs_fbrec_add_internal(fbSession_t *session)
 {
     int rc = add_template(session, HS_TID_FLOW, flow_spec);
     if (rc == 0)
-        rc = add_template(session, HS_TID_SAMPLING, sampling_spec);
+        rc = add_template(session, HS_TID_OPTIONS, options_spec);
     return rc;
 }
 
@@ -98,10 +100,11 @@ static uint32_t present_bits(fbTemplate_t *tmpl)
 void hs_fbrec_classify(fbTemplate_t *tmpl, hs_tmpl_info *info)
 {
     const uint32_t v4 = HS_P_SRC4 | HS_P_DST4, v6 = HS_P_SRC6 | HS_P_DST6;
-    const uint32_t rates = HS_P_SAMPLING | HS_P_SAMPLING_PKT | HS_P_SAMPLER_RANDOM;
+    const uint32_t useful = HS_P_SAMPLING | HS_P_SAMPLING_PKT |
+                            HS_P_SAMPLER_RANDOM | HS_P_INIT_MS;
     info->present = present_bits(tmpl);
     if (fbTemplateGetOptionsScope(tmpl) > 0)
-        info->kind = (info->present & rates) ? HS_REC_SAMPLING : HS_REC_IGNORE;
+        info->kind = (info->present & useful) ? HS_REC_OPTIONS : HS_REC_IGNORE;
     else if ((info->present & v4) == v4 || (info->present & v6) == v6)
         info->kind = HS_REC_FLOW;
     else
@@ -117,17 +120,36 @@ static uint64_t ntp_to_ms(uint64_t ntp)
     return (secs - unix_epoch) * 1000 + (((ntp & 0xffffffffu) * 1000) >> 32);
 }
 
-/* Uptime-relative time: from the record's own init time, else from the v9
- * header. The signed difference makes it safe across the 49-day wrap. */
+/* A time rel ms of exporter uptime, given the uptime at export time. The
+ * signed difference makes it safe across the 49-day wrap of 32-bit
+ * uptimes: the result is the one within 24 days of the export. */
+static uint64_t before_export(uint64_t export_ms, uint32_t uptime_at_export,
+                              uint32_t rel)
+{
+    int32_t ago = (int32_t)(uptime_at_export - rel);
+    return (uint64_t)((int64_t)export_ms - ago);
+}
+
+/* Uptime-relative time: from the exporter's boot time (in the record, or
+ * announced in an options record), else from the v9 header's uptime. */
 static uint64_t uptime_to_ms(uint32_t rel, const hs_fb_flow *r,
                              uint32_t present, const hs_msg_clock *clock)
 {
+    uint64_t init;
     if (present & HS_P_INIT_MS)
-        return r->init_ms + rel;
-    if (!clock->has_uptime)
-        return 0;
-    int32_t ago = (int32_t)(clock->sys_uptime_ms - rel);
-    return (uint64_t)((int64_t)clock->export_ms - ago);
+        init = r->init_ms;
+    else if (clock->has_init)
+        init = clock->init_ms;
+    else if (clock->has_uptime)
+        return before_export(clock->export_ms, clock->sys_uptime_ms, rel);
+    else
+        return clock->export_ms;
+    uint64_t t = init + rel;
+    int64_t off = (int64_t)(t - clock->export_ms);
+    if (off > -(int64_t)INT32_MAX && off < INT32_MAX)
+        return t; /* exact */
+    /* the uptime wrapped since the boot time was announced */
+    return before_export(clock->export_ms, (uint32_t)(clock->export_ms - init), rel);
 }
 
 static uint64_t flow_time(const hs_fb_flow *r, uint32_t present,
@@ -165,7 +187,7 @@ void hs_fbrec_to_flow(const hs_fb_flow *r, uint32_t present,
     out->bytes = (present & HS_P_BYTES) ? r->bytes : r->bytes_total;
 }
 
-uint32_t hs_fbrec_sampling_rate(const hs_fb_sampling *r, uint32_t present)
+uint32_t hs_fbrec_sampling_rate(const hs_fb_options *r, uint32_t present)
 {
     if ((present & HS_P_SAMPLING) && r->interval > 0)
         return r->interval;

@@ -3,7 +3,8 @@
  * becomes an hs_flow.
  *
  * libfixbuf transcodes every record into an "internal template", a C struct
- * we define. There are two: flows and sampling options. Each exporter
+ * we define. There are two: flows, and options that describe the exporter
+ * (its sampling rate, its boot time for uptime-relative times). Each exporter
  * template is classified once, when it arrives, into the kind of record it
  * carries and the set of elements it really has (transcoding fills absent
  * ones with zeros, which must not be mistaken for values).
@@ -17,12 +18,12 @@
 #include "flow.h"
 
 #define HS_TID_FLOW 0xF001
-#define HS_TID_SAMPLING 0xF002
+#define HS_TID_OPTIONS 0xF002
 
 typedef enum hs_rec_kind {
     HS_REC_IGNORE = 0,   /* read past, counted */
     HS_REC_FLOW,
-    HS_REC_SAMPLING,     /* options record announcing a sampling rate */
+    HS_REC_OPTIONS,      /* options record: sampling rate, system init time */
 } hs_rec_kind;
 
 /* Elements an exporter template carries (bits of hs_tmpl_info.present). */
@@ -62,19 +63,24 @@ typedef struct hs_fb_flow {
     uint8_t pad[3];
 } hs_fb_flow;
 
-/* Internal sampling options template. */
-typedef struct hs_fb_sampling {
+/* Internal options template. */
+typedef struct hs_fb_options {
+    uint64_t init_ms;               /* systemInitTimeMilliseconds (160) */
     uint32_t interval;              /* samplingInterval (34) */
     uint32_t random_interval;       /* samplerRandomInterval (50) */
     uint32_t packet_interval;       /* samplingPacketInterval (305) */
     uint32_t packet_space;          /* samplingPacketSpace (306) */
-} hs_fb_sampling;
+    uint32_t pad;
+} hs_fb_options;
 
-/* Message-level clock, for uptime-relative times (NetFlow v9). */
+/* What uptime-relative times (flowStartSysUpTime...) are relative to: the
+ * v9 header's sysUptime at export time, or the exporter's boot time that
+ * IPFIX exporters announce in an options record. */
 typedef struct hs_msg_clock {
     uint64_t export_ms;
-    uint32_t sys_uptime_ms;
-    int has_uptime;
+    uint64_t init_ms;               /* exporter boot, unix ms */
+    uint32_t sys_uptime_ms;         /* v9: uptime when exported */
+    uint8_t has_init, has_uptime;
 } hs_msg_clock;
 
 /* Adds the internal templates to a new session. Returns 0 or -ENOMEM. */
@@ -87,8 +93,8 @@ void hs_fbrec_classify(fbTemplate_t *tmpl, hs_tmpl_info *info);
 void hs_fbrec_to_flow(const hs_fb_flow *r, uint32_t present,
                       const hs_msg_clock *clock, hs_flow *out);
 
-/* Rate announced by a sampling options record ("1 in N"), 0 if none. */
-uint32_t hs_fbrec_sampling_rate(const hs_fb_sampling *r, uint32_t present);
+/* Rate announced by an options record ("1 in N"), 0 if none. */
+uint32_t hs_fbrec_sampling_rate(const hs_fb_options *r, uint32_t present);
 
 /* Per-record sampling rate carried in a flow record itself, 0 if none. */
 uint32_t hs_fbrec_flow_sampling(const hs_fb_flow *r, uint32_t present);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "collector.h"
+#include "log.h"
 
 #define MAX_CAPTURE 4096
 
@@ -589,11 +590,11 @@ static void test_template_expiry_and_cap(void **state)
     assert_int_equal(feed(c, src1(), m), 0);
     hs_exporter_stats st = totals(c);
     assert_int_equal(st.templates, 4);
-    assert_int_equal(st.templates_evicted, 6);
+    assert_int_equal(st.templates_refused, 6);
 
-    /* the four newest still decode */
+    /* the four first still decode */
     tu_msg_begin_ipfix(m, 1700000000, 0, 0);
-    tu_set_begin(m, 265);
+    tu_set_begin(m, 259);
     ipfix_v4_record(m, 1, 2, 3, 4, 6, 1, 1, 1700000000000ull);
     tu_set_end(m);
     tu_msg_end(m);
@@ -620,28 +621,38 @@ static void test_exporter_and_domain_caps(void **state)
     conf.exporter_timeout_ms = 5000;
     hs_collector *c = new_collector(&conf);
     tu_msg *m = malloc(sizeof(*m));
+    /* a flood of new sources cannot push out busy exporters ... */
     for (uint16_t port = 1; port <= 10; port++) {
         tu_msg_begin_ipfix(m, 1700000000, 0, 0);
         ipfix_v4_template(m, 256);
         tu_msg_end(m);
         struct sockaddr_in sa = source("127.0.0.5", port);
-        feed(c, &sa, m);
+        assert_int_equal(feed(c, &sa, m) < 0, port > 3);
     }
     hs_collector_stats cs;
     hs_collector_get_stats(c, &cs);
     assert_int_equal(cs.exporters, 3);
-    assert_int_equal(cs.exporters_evicted, 7);
+    assert_int_equal(cs.exporters_evicted, 0);
+    assert_int_equal(cs.total.drops[HS_DROP_EXPORTER_LIMIT], 7);
     assert_int_equal(cs.total.datagrams, 10);
+
+    /* ... but takes the place of one silent for a minute */
+    struct sockaddr_in late = source("127.0.0.6", 1);
+    assert_int_equal(hs_collector_input(c, (const struct sockaddr *)&late,
+                                        m->buf, m->len, 1000 + 60000), 0);
+    hs_collector_get_stats(c, &cs);
+    assert_int_equal(cs.exporters_evicted, 1);
 
     for (uint32_t dom = 0; dom < 5; dom++) {
         tu_msg_begin_ipfix(m, 1700000000, 0, dom);
         tu_msg_end(m);
-        feed(c, src1(), m);
+        hs_collector_input(c, (const struct sockaddr *)&late, m->buf, m->len,
+                           1000 + 60000);
     }
     hs_collector_get_stats(c, &cs);
     assert_int_equal(cs.total.drops[HS_DROP_DOMAIN_LIMIT], 3);
 
-    hs_collector_expire(c, 1000 + 5000);
+    hs_collector_expire(c, 1000 + 60000 + 5000);
     hs_collector_get_stats(c, &cs);
     assert_int_equal(cs.exporters, 0);
     assert_int_equal(cs.exporters_expired, 3);
@@ -736,6 +747,8 @@ static void test_random_corruption(void **state)
 
 int main(void)
 {
+    hs_log_capture_glib(); /* libfixbuf's complaints about the bad input */
+    hs_log_setup(HS_LOG_ERROR, NULL, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipfix_v4_records),
         cmocka_unit_test(test_v9_uptime_times),
