@@ -146,16 +146,6 @@ static const char *const sections[] = {
     "enrich",    "state",      "metrics", "log",
 };
 
-static const struct {
-    const char *name;
-    int level;
-} log_levels[] = {
-    {"error", HS_CONF_LOG_ERROR},
-    {"warning", HS_CONF_LOG_WARNING},
-    {"info", HS_CONF_LOG_INFO},
-    {"debug", HS_CONF_LOG_DEBUG},
-};
-
 /* A parse in progress: everything the reader needs, nothing global. */
 typedef struct conf_reader {
     hs_conf *conf;
@@ -302,12 +292,8 @@ static int set_bool(conf_reader *r, const key_def *d, const char *v,
 static int set_log_level(conf_reader *r, const key_def *d, const char *v,
                          const char **why)
 {
-    for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
-        if (strcasecmp(v, log_levels[i].name) == 0) {
-            *(int *)field(r, d) = log_levels[i].level;
-            return 0;
-        }
-    }
+    if (hs_log_level_parse(v, field(r, d)) == 0)
+        return 0;
     *why = "not a log level (error, warning, info or debug)";
     return -EINVAL;
 }

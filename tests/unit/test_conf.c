@@ -123,7 +123,7 @@ static void assert_defaults(const hs_conf *c)
     assert_string_equal(c->state.file, "/var/lib/haystack/state.bin");
     assert_true(c->metrics.enabled);
     assert_hostport(&c->metrics.listen, "127.0.0.1:9273");
-    assert_int_equal(c->log.level, HS_CONF_LOG_INFO);
+    assert_int_equal(c->log.level, HS_LOG_INFO);
 }
 
 static void test_defaults(void **state)
@@ -327,7 +327,7 @@ static void test_every_key_set(void **state)
     assert_string_equal(c->state.file, "/run/hs.state");
     assert_true(c->metrics.enabled);
     assert_hostport(&c->metrics.listen, "[::1]:9100");
-    assert_int_equal(c->log.level, HS_CONF_LOG_DEBUG);
+    assert_int_equal(c->log.level, HS_LOG_DEBUG);
     hs_conf_free(c);
 }
 
@@ -371,7 +371,7 @@ static void test_syntax(void **state)
     assert_string_equal(c->redis.channel, "det#1;x");
     assert_string_equal(c->redis.stream, "s");
     assert_string_equal(c->redis.state_prefix, "a;b#c");
-    assert_int_equal(c->log.level, HS_CONF_LOG_WARNING);
+    assert_int_equal(c->log.level, HS_LOG_WARNING);
     assert_true(c->output.to_stdout);
     hs_conf_free(c);
 
@@ -439,7 +439,9 @@ static void test_level_names(void **state)
         const char *name;
         int level;
     } cases[] = {
-        {"error", 3}, {"warning", 4}, {"info", 6}, {"debug", 7}, {"DEBUG", 7},
+        {"error", HS_LOG_ERROR}, {"warning", HS_LOG_WARNING},
+        {"info", HS_LOG_INFO},   {"debug", HS_LOG_DEBUG},
+        {"DEBUG", HS_LOG_DEBUG},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[64];
@@ -826,7 +828,7 @@ static void test_load(void **state)
     static const char good[] = "[log]\nlevel = error\n";
     char *path = write_temp(good, sizeof(good) - 1);
     assert_int_equal(hs_conf_load(path, &c, err, sizeof(err)), 0);
-    assert_int_equal(c->log.level, HS_CONF_LOG_ERROR);
+    assert_int_equal(c->log.level, HS_LOG_ERROR);
     assert_string_equal(c->name, path);
     hs_conf_free(c);
     unlink(path);
