@@ -893,17 +893,6 @@ void hs_conf_collector(const hs_conf *c, hs_collector_conf *out)
     out->n_allowed = c->collector.n_exporters;
 }
 
-bool hs_conf_exporter_allowed(const hs_conf *c, const hs_ip *exporter)
-{
-    if (c->collector.n_exporters == 0)
-        return true;
-    for (size_t i = 0; i < c->collector.n_exporters; i++) {
-        if (hs_cidr_contains(&c->collector.exporters[i], exporter))
-            return true;
-    }
-    return false;
-}
-
 /* ---- comparison for reload ---- */
 
 static bool str_equal(const char *a, const char *b)

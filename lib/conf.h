@@ -129,9 +129,6 @@ void hs_conf_free(hs_conf *c);
  */
 void hs_conf_collector(const hs_conf *c, hs_collector_conf *out);
 
-/* Whether [collector] exporters lets this address send (yes when empty). */
-bool hs_conf_exporter_allowed(const hs_conf *c, const hs_ip *exporter);
-
 /* What differs between two configurations, by area (hs_conf_diff bits). */
 enum {
     HS_CONF_DIFF_LISTEN = 1u << 0,      /* the set of listen addresses */

@@ -902,6 +902,7 @@ static void test_collector_settings(void **state)
     assert_true(cc.template_timeout_ms == 6000);
     assert_true(cc.exporter_timeout_ms == 5000);
     assert_ptr_equal(cc.overrides, c->collector.sampling_overrides);
+    assert_int_equal(cc.n_allowed, 0);
     assert_int_equal(cc.n_overrides, 4);
     /* Domain-specific first (in file order), then whole exporters. */
     static const struct {
@@ -970,6 +971,19 @@ static uint32_t sampling_seen(hs_collector *col, const char *ip,
     return last_flow.sampling;
 }
 
+/* [collector] exporters is the collector's list of allowed sources. */
+static void test_collector_allowed_sources(void **state)
+{
+    (void)state;
+    hs_conf *c = parse_ok("[collector]\nexporters = 192.0.2.0/24\n"
+                          "exporters = 2001:db8:ff::/48\n");
+    hs_collector_conf cc;
+    hs_conf_collector(c, &cc);
+    assert_ptr_equal(cc.allowed, c->collector.exporters);
+    assert_int_equal(cc.n_allowed, 2);
+    hs_conf_free(c);
+}
+
 /* What the file says is what the collector applies, most specific first. */
 static void test_collector_applies_overrides(void **state)
 {
@@ -985,23 +999,6 @@ static void test_collector_applies_overrides(void **state)
     assert_int_equal(sampling_seen(col, "127.0.0.9", 6), 100);
     assert_int_equal(sampling_seen(col, "127.0.0.8", 5), 7);
     hs_collector_free(col);
-    hs_conf_free(c);
-}
-
-static void test_exporter_allowed(void **state)
-{
-    (void)state;
-    hs_ip in, out, v6;
-    hs_ip_parse("192.0.2.77", &in);
-    hs_ip_parse("192.0.3.1", &out);
-    hs_ip_parse("2001:db8:ff:1::1", &v6);
-    hs_conf *c = parse_ok("");
-    assert_true(hs_conf_exporter_allowed(c, &out));
-    hs_conf_free(c);
-    c = parse_ok("[collector]\nexporters = 192.0.2.0/24, 2001:db8:ff::/48\n");
-    assert_true(hs_conf_exporter_allowed(c, &in));
-    assert_false(hs_conf_exporter_allowed(c, &out));
-    assert_true(hs_conf_exporter_allowed(c, &v6));
     hs_conf_free(c);
 }
 
@@ -1213,8 +1210,8 @@ int main(void)
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_collector_settings_default),
         cmocka_unit_test(test_collector_settings),
+        cmocka_unit_test(test_collector_allowed_sources),
         cmocka_unit_test(test_collector_applies_overrides),
-        cmocka_unit_test(test_exporter_allowed),
         cmocka_unit_test(test_listen_changed),
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_random_inputs),
