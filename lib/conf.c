@@ -37,7 +37,7 @@ typedef enum key_type {
     KEY_FRACTION,       /* double in [0, 1] */
     KEY_LOG_LEVEL,
     KEY_LISTEN,         /* appends to collector.listen */
-    KEY_CIDR_LIST,      /* hs_cidr * at off, size_t count at off_n */
+    KEY_CIDR_LIST,      /* appends to hs_cidr * at off, count at off_n */
     KEY_SAMPLING_OVERRIDE,
     KEY_REDIS_URL,
     KEY_METRICS_LISTEN,
@@ -68,7 +68,7 @@ static const key_def keys[] = {
     {"collector", "rcvbuf", KEY_SIZE, AT(collector.rcvbuf), 0, 4096,
      1ULL << 30, false, false, "32m"},
     {"collector", "exporters", KEY_CIDR_LIST, AT(collector.exporters),
-     AT(collector.n_exporters), 0, 0, false, true, ""},
+     AT(collector.n_exporters), 0, 0, true, true, ""},
     {"collector", "max_exporters", KEY_U32, AT(collector.max_exporters), 0, 1,
      1000000, false, false, "4096"},
     {"collector", "max_templates", KEY_U32, AT(collector.max_templates), 0, 1,
@@ -97,7 +97,7 @@ static const key_def keys[] = {
      UINT32_MAX, false, false, "1"},
     {"detect", "subscriber_prefixes", KEY_CIDR_LIST,
      AT(detect.subscriber_prefixes), AT(detect.n_subscriber_prefixes), 0, 0,
-     false, true, ""},
+     true, true, ""},
     {"detect", "ipv6_prefix_len", KEY_U8, AT(detect.ipv6_prefix_len), 0, 1,
      64, false, false, "56"},
     {"detect", "max_subscribers", KEY_U32, AT(detect.max_subscribers), 0, 1,
@@ -146,16 +146,6 @@ static const char *const sections[] = {
     "enrich",    "state",      "metrics", "log",
 };
 
-static const struct {
-    const char *name;
-    int level;
-} log_levels[] = {
-    {"error", HS_CONF_LOG_ERROR},
-    {"warning", HS_CONF_LOG_WARNING},
-    {"info", HS_CONF_LOG_INFO},
-    {"debug", HS_CONF_LOG_DEBUG},
-};
-
 /* A parse in progress: everything the reader needs, nothing global. */
 typedef struct conf_reader {
     hs_conf *conf;
@@ -163,6 +153,8 @@ typedef struct conf_reader {
     unsigned line;
     const char *section;            /* NULL before the first header */
     unsigned seen[N_KEYS];          /* line a key was set on, 0: not yet */
+    uint32_t *override_index;       /* open addressing: override index + 1 */
+    size_t override_cap;            /* slots, a power of two, <= half full */
     char *err;
     size_t errlen;
 } conf_reader;
@@ -181,19 +173,26 @@ static int reader_error(conf_reader *r, const char *fmt, ...)
     return -EINVAL;
 }
 
-static void *field(hs_conf *c, const key_def *d)
+/* Where key d lands in the configuration being read. */
+static void *field(conf_reader *r, const key_def *d)
 {
-    return (char *)c + d->off;
+    return (char *)r->conf + d->off;
 }
 
-/* Grows an array by one element of size sz; returns the new slot. */
+/*
+ * Grows an array by one element of size sz; returns the new slot. The
+ * capacity is implied (the next power of two), so the arrays of hs_conf
+ * carry just a count and still grow in amortised constant time.
+ */
 static void *array_push(void **arr, size_t *n, size_t sz)
 {
-    void *grown = realloc(*arr, (*n + 1) * sz);
-    if (!grown)
-        return NULL;
-    *arr = grown;
-    return (char *)grown + (*n)++ * sz;
+    if ((*n & (*n - 1)) == 0) { /* 0 or a power of two: full */
+        void *grown = realloc(*arr, (*n ? 2 * *n : 1) * sz);
+        if (!grown)
+            return NULL;
+        *arr = grown;
+    }
+    return (char *)*arr + (*n)++ * sz;
 }
 
 static bool ip_equal(const hs_ip *a, const hs_ip *b)
@@ -223,10 +222,10 @@ static char *trim(char *s)
 
 /* ---- value setters: each turns checked text into its field ---- */
 
-static int set_string(hs_conf *c, const key_def *d, const char *v,
+static int set_string(conf_reader *r, const key_def *d, const char *v,
                       const char **why)
 {
-    char **dst = field(c, d);
+    char **dst = field(r, d);
     if (v[0] == '\0')
         return 0; /* stays NULL: off */
     *dst = strdup(v);
@@ -237,7 +236,7 @@ static int set_string(hs_conf *c, const key_def *d, const char *v,
     return 0;
 }
 
-static int set_number(hs_conf *c, const key_def *d, const char *v,
+static int set_number(conf_reader *r, const key_def *d, const char *v,
                       const char **why)
 {
     uint64_t x;
@@ -255,15 +254,15 @@ static int set_number(hs_conf *c, const key_def *d, const char *v,
         return -ERANGE;
     }
     if (d->type == KEY_U32)
-        *(uint32_t *)field(c, d) = (uint32_t)x;
+        *(uint32_t *)field(r, d) = (uint32_t)x;
     else if (d->type == KEY_U8)
-        *(uint8_t *)field(c, d) = (uint8_t)x;
+        *(uint8_t *)field(r, d) = (uint8_t)x;
     else
-        *(uint64_t *)field(c, d) = x;
+        *(uint64_t *)field(r, d) = x;
     return 0;
 }
 
-static int set_fraction(hs_conf *c, const key_def *d, const char *v,
+static int set_fraction(conf_reader *r, const key_def *d, const char *v,
                         const char **why)
 {
     char *end;
@@ -280,32 +279,29 @@ static int set_fraction(hs_conf *c, const key_def *d, const char *v,
         *why = "not a number between 0 and 1";
         return -EINVAL;
     }
-    *(double *)field(c, d) = x;
+    *(double *)field(r, d) = x;
     return 0;
 }
 
-static int set_bool(hs_conf *c, const key_def *d, const char *v,
+static int set_bool(conf_reader *r, const key_def *d, const char *v,
                     const char **why)
 {
-    return hs_parse_bool(v, field(c, d), why);
+    return hs_parse_bool(v, field(r, d), why);
 }
 
-static int set_log_level(hs_conf *c, const key_def *d, const char *v,
+static int set_log_level(conf_reader *r, const key_def *d, const char *v,
                          const char **why)
 {
-    for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
-        if (strcasecmp(v, log_levels[i].name) == 0) {
-            *(int *)field(c, d) = log_levels[i].level;
-            return 0;
-        }
-    }
+    if (hs_log_level_parse(v, field(r, d)) == 0)
+        return 0;
     *why = "not a log level (error, warning, info or debug)";
     return -EINVAL;
 }
 
-static int set_listen(hs_conf *c, const key_def *d, const char *v,
+static int set_listen(conf_reader *r, const key_def *d, const char *v,
                       const char **why)
 {
+    hs_conf *c = r->conf;
     hs_hostport hp;
     int rc = hs_parse_hostport(v, &hp, why);
     if (rc < 0)
@@ -346,11 +342,11 @@ static char *next_item(char **p)
     return trim(item);
 }
 
-static int set_cidr_list(hs_conf *c, const key_def *d, const char *v,
+static int set_cidr_list(conf_reader *r, const key_def *d, const char *v,
                          const char **why)
 {
-    hs_cidr **arr = field(c, d);
-    size_t *n = (size_t *)((char *)c + d->off_n);
+    hs_cidr **arr = field(r, d);
+    size_t *n = (size_t *)((char *)r->conf + d->off_n);
     if (v[0] == '\0')
         return 0;
     char *copy = strdup(v), *rest = copy, *item;
@@ -427,9 +423,65 @@ static bool override_same_target(const hs_sampling_override *a,
            a->any_domain == b->any_domain && a->domain == b->domain;
 }
 
-static int set_sampling_override(hs_conf *c, const key_def *d, const char *v,
-                                 const char **why)
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t override_hash(const hs_sampling_override *o)
+{
+    uint64_t h = fnv1a(14695981039346656037ULL, &o->exporter.af, 1);
+    if (o->exporter.af == HS_AF_V4)
+        h = fnv1a(h, &o->exporter.u.v4, sizeof(o->exporter.u.v4));
+    else
+        h = fnv1a(h, o->exporter.u.v6, sizeof(o->exporter.u.v6));
+    h = fnv1a(h, &o->any_domain, sizeof(o->any_domain));
+    return fnv1a(h, &o->domain, sizeof(o->domain));
+}
+
+/*
+ * The index slot of o's target: the one holding an override for the same
+ * exporter and domain, or the empty one where o would go. The index makes
+ * the duplicate check constant time, so a generated file of thousands of
+ * overrides is read in linear time.
+ */
+static uint32_t *override_slot(conf_reader *r, const hs_sampling_override *o)
+{
+    const hs_sampling_override *arr = r->conf->collector.sampling_overrides;
+    size_t mask = r->override_cap - 1;
+    for (size_t i = override_hash(o) & mask;; i = (i + 1) & mask) {
+        uint32_t *slot = &r->override_index[i];
+        if (*slot == 0 || override_same_target(&arr[*slot - 1], o))
+            return slot;
+    }
+}
+
+/* Makes room for one more override, keeping the index at most half full. */
+static int override_index_reserve(conf_reader *r)
+{
+    size_t n = r->conf->collector.n_sampling_overrides;
+    if (2 * (n + 1) <= r->override_cap)
+        return 0;
+    size_t cap = r->override_cap ? 2 * r->override_cap : 16;
+    uint32_t *index = calloc(cap, sizeof(*index));
+    if (!index)
+        return -ENOMEM;
+    free(r->override_index);
+    r->override_index = index;
+    r->override_cap = cap;
+    for (size_t i = 0; i < n; i++)
+        *override_slot(r, &r->conf->collector.sampling_overrides[i]) =
+            (uint32_t)(i + 1);
+    return 0;
+}
+
+static int set_sampling_override(conf_reader *r, const key_def *d,
+                                 const char *v, const char **why)
+{
+    hs_conf *c = r->conf;
     hs_sampling_override o;
     char *copy = strdup(v);
     if (!copy) {
@@ -440,48 +492,70 @@ static int set_sampling_override(hs_conf *c, const key_def *d, const char *v,
     free(copy);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < c->collector.n_sampling_overrides; i++) {
-        if (override_same_target(&c->collector.sampling_overrides[i], &o)) {
-            *why = "this exporter (and domain) already has an override";
-            return -EINVAL;
-        }
-    }
-    hs_sampling_override *arr = c->collector.sampling_overrides;
-    size_t n = c->collector.n_sampling_overrides;
-    if (!array_push((void **)&arr, &n, sizeof(o))) {
+    if (override_index_reserve(r) < 0) {
         *why = "out of memory";
         return -ENOMEM;
     }
-    c->collector.sampling_overrides = arr;
-    c->collector.n_sampling_overrides = n;
-    /* Overrides naming a domain go before those for a whole exporter, so
-     * a first-match search finds the most specific one. */
-    size_t at = n - 1;
-    if (!o.any_domain) {
-        for (at = 0; at < n - 1 && !arr[at].any_domain; at++)
-            ;
-        memmove(&arr[at + 1], &arr[at], (n - 1 - at) * sizeof(o));
+    uint32_t *slot = override_slot(r, &o);
+    if (*slot) {
+        *why = "this exporter (and domain) already has an override";
+        return -EINVAL;
+    }
+    hs_sampling_override *pushed =
+        array_push((void **)&c->collector.sampling_overrides,
+                   &c->collector.n_sampling_overrides, sizeof(o));
+    if (!pushed) {
+        *why = "out of memory";
+        return -ENOMEM;
     }
     /* memcpy keeps the zeroed padding: the collector compares addresses
      * with memcmp. */
-    memcpy(&arr[at], &o, sizeof(o));
+    memcpy(pushed, &o, sizeof(o));
+    *slot = (uint32_t)c->collector.n_sampling_overrides;
     return 0;
 }
 
-static int set_redis_url(hs_conf *c, const key_def *d, const char *v,
+/*
+ * Puts the overrides naming a domain before those for a whole exporter,
+ * file order otherwise, so a first-match search (the collector's) finds
+ * the most specific one.
+ */
+static int order_overrides(hs_conf *c)
+{
+    size_t n = c->collector.n_sampling_overrides, k = 0;
+    if (n == 0)
+        return 0;
+    hs_sampling_override *src = c->collector.sampling_overrides;
+    hs_sampling_override *dst = malloc(n * sizeof(*dst));
+    if (!dst)
+        return -ENOMEM;
+    for (int whole = 0; whole <= 1; whole++) {
+        for (size_t i = 0; i < n; i++) {
+            if ((src[i].any_domain != 0) == whole)
+                memcpy(&dst[k++], &src[i], sizeof(*dst));
+        }
+    }
+    free(src);
+    c->collector.sampling_overrides = dst;
+    return 0;
+}
+
+static int set_redis_url(conf_reader *r, const key_def *d, const char *v,
                          const char **why)
 {
+    hs_conf *c = r->conf;
     if (v[0] == '\0')
         return 0;
     int rc = hs_parse_redis_url(v, &c->redis.server, why);
     if (rc == 0)
-        rc = set_string(c, d, v, why);
+        rc = set_string(r, d, v, why);
     return rc;
 }
 
-static int set_metrics_listen(hs_conf *c, const key_def *d, const char *v,
+static int set_metrics_listen(conf_reader *r, const key_def *d, const char *v,
                               const char **why)
 {
+    hs_conf *c = r->conf;
     if (v[0] == '\0')
         return 0;
     int rc = hs_parse_hostport(v, &c->metrics.listen, why);
@@ -489,7 +563,7 @@ static int set_metrics_listen(hs_conf *c, const key_def *d, const char *v,
     return rc;
 }
 
-typedef int (*setter_fn)(hs_conf *c, const key_def *d, const char *v,
+typedef int (*setter_fn)(conf_reader *r, const key_def *d, const char *v,
                          const char **why);
 
 static const setter_fn setters[] = {
@@ -586,7 +660,7 @@ static int read_assignment(conf_reader *r, char *s)
     if (value[0] == '\0' && !d->empty_ok)
         return reader_error(r, "%s: missing value", name);
     const char *why = "invalid";
-    int rc = setters[d->type](r->conf, d, value, &why);
+    int rc = setters[d->type](r, d, value, &why);
     if (rc == -ENOMEM) {
         reader_error(r, "out of memory");
         return -ENOMEM;
@@ -632,13 +706,13 @@ static int read_line(conf_reader *r, const char *text, size_t n)
 }
 
 /* Applies the default of every key the file did not set. */
-static int apply_defaults(hs_conf *c, const unsigned *seen)
+static int apply_defaults(conf_reader *r)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
         const char *why;
-        if (seen[i] || !keys[i].def)
+        if (r->seen[i] || !keys[i].def)
             continue;
-        int rc = setters[keys[i].type](c, &keys[i], keys[i].def, &why);
+        int rc = setters[keys[i].type](r, &keys[i], keys[i].def, &why);
         if (rc < 0)
             return rc; /* only -ENOMEM: the defaults are tested */
     }
@@ -675,6 +749,11 @@ int hs_conf_parse_buf(const char *name, const char *buf, size_t len,
     conf_reader r = {.name = name, .err = err, .errlen = errlen};
     if (errlen > 0)
         err[0] = '\0';
+    if (len > HS_CONF_FILE_MAX) {
+        set_message(err, errlen, "%s: larger than %d bytes", name,
+                    HS_CONF_FILE_MAX);
+        return -EFBIG;
+    }
     r.conf = conf_alloc(name);
     if (!r.conf) {
         set_message(err, errlen, "%s: out of memory", name);
@@ -694,8 +773,11 @@ int hs_conf_parse_buf(const char *name, const char *buf, size_t len,
         rc = read_line(&r, buf + pos, n);
         pos += n + 1;
     }
-    if (rc == 0 && (rc = apply_defaults(r.conf, r.seen)) < 0)
+    free(r.override_index);
+    if (rc == 0 && (apply_defaults(&r) < 0 || order_overrides(r.conf) < 0)) {
         set_message(err, errlen, "%s: out of memory", name);
+        rc = -ENOMEM;
+    }
     if (rc < 0) {
         hs_conf_free(r.conf);
         return rc;
@@ -710,42 +792,36 @@ int hs_conf_new_default(hs_conf **out)
     return hs_conf_parse_buf("(defaults)", "", 0, out, err, sizeof(err));
 }
 
-/* Reads at most HS_CONF_FILE_MAX bytes of fd; -EFBIG past that. */
-static int read_all(int fd, char **buf, size_t *len)
+/*
+ * Reads fd to its end, but no more than one byte past HS_CONF_FILE_MAX
+ * (enough for hs_conf_parse_buf to refuse it), into a new buffer.
+ */
+static int read_bounded(int fd, char **buf, size_t *len)
 {
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    if (!b)
-        return -ENOMEM;
-    for (;;) {
+    size_t cap = 0, n = 0;
+    char *b = NULL;
+    while (n <= HS_CONF_FILE_MAX) {
         if (n == cap) {
-            if (cap > HS_CONF_FILE_MAX) {
-                free(b);
-                return -EFBIG;
-            }
-            char *g = realloc(b, cap * 2);
-            if (!g) {
+            cap = cap ? 2 * cap : 4096;
+            cap = cap > HS_CONF_FILE_MAX + 1 ? HS_CONF_FILE_MAX + 1 : cap;
+            char *grown = realloc(b, cap);
+            if (!grown) {
                 free(b);
                 return -ENOMEM;
             }
-            b = g;
-            cap *= 2;
+            b = grown;
         }
-        ssize_t r = read(fd, b + n, cap - n);
-        if (r < 0 && errno == EINTR)
+        ssize_t got = read(fd, b + n, cap - n);
+        if (got < 0 && errno == EINTR)
             continue;
-        if (r < 0) {
+        if (got < 0) {
             int e = -errno;
             free(b);
             return e;
         }
-        if (r == 0)
+        if (got == 0)
             break;
-        n += (size_t)r;
-    }
-    if (n > HS_CONF_FILE_MAX) {
-        free(b);
-        return -EFBIG;
+        n += (size_t)got;
     }
     *buf = b;
     *len = n;
@@ -768,13 +844,8 @@ int hs_conf_load(const char *path, hs_conf **out, char *err, size_t errlen)
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
         rc = -EISDIR;
     else
-        rc = read_all(fd, &buf, &len);
+        rc = read_bounded(fd, &buf, &len);
     close(fd);
-    if (rc == -EFBIG) {
-        set_message(err, errlen, "%s: larger than %d bytes", path,
-                    HS_CONF_FILE_MAX);
-        return rc;
-    }
     if (rc < 0) {
         set_message(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
         return rc;
@@ -820,17 +891,6 @@ void hs_conf_collector(const hs_conf *c, hs_collector_conf *out)
     out->n_overrides = c->collector.n_sampling_overrides;
     out->allowed = c->collector.exporters;
     out->n_allowed = c->collector.n_exporters;
-}
-
-bool hs_conf_exporter_allowed(const hs_conf *c, const hs_ip *exporter)
-{
-    if (c->collector.n_exporters == 0)
-        return true;
-    for (size_t i = 0; i < c->collector.n_exporters; i++) {
-        if (hs_cidr_contains(&c->collector.exporters[i], exporter))
-            return true;
-    }
-    return false;
 }
 
 /* ---- comparison for reload ---- */

@@ -23,6 +23,7 @@
 
 #include "collector.h"
 #include "flow.h"
+#include "log.h"
 #include "parse.h"
 #include "sigset.h"
 
@@ -31,17 +32,6 @@
 #define HS_CONF_LINE_MAX 4096
 /* Largest accepted file: a configuration is a few kilobytes. */
 #define HS_CONF_FILE_MAX (1024 * 1024)
-
-/*
- * Log levels as the config names them, in syslog priorities (the values of
- * log.h's hs_log_level, so the daemon can pass them straight on).
- */
-enum {
-    HS_CONF_LOG_ERROR = 3,
-    HS_CONF_LOG_WARNING = 4,
-    HS_CONF_LOG_INFO = 6,
-    HS_CONF_LOG_DEBUG = 7,
-};
 
 typedef struct hs_conf {
     char *name;                     /* the file name used in messages */
@@ -111,7 +101,7 @@ typedef struct hs_conf {
     } metrics;
 
     struct {
-        int level;                  /* HS_CONF_LOG_* */
+        hs_log_level level;
     } log;
 } hs_conf;
 
@@ -138,9 +128,6 @@ void hs_conf_free(hs_conf *c);
  * into c, which must outlive every collector given out.
  */
 void hs_conf_collector(const hs_conf *c, hs_collector_conf *out);
-
-/* Whether [collector] exporters lets this address send (yes when empty). */
-bool hs_conf_exporter_allowed(const hs_conf *c, const hs_ip *exporter);
 
 /* What differs between two configurations, by area (hs_conf_diff bits). */
 enum {

@@ -123,7 +123,7 @@ static void assert_defaults(const hs_conf *c)
     assert_string_equal(c->state.file, "/var/lib/haystack/state.bin");
     assert_true(c->metrics.enabled);
     assert_hostport(&c->metrics.listen, "127.0.0.1:9273");
-    assert_int_equal(c->log.level, HS_CONF_LOG_INFO);
+    assert_int_equal(c->log.level, HS_LOG_INFO);
 }
 
 static void test_defaults(void **state)
@@ -327,7 +327,7 @@ static void test_every_key_set(void **state)
     assert_string_equal(c->state.file, "/run/hs.state");
     assert_true(c->metrics.enabled);
     assert_hostport(&c->metrics.listen, "[::1]:9100");
-    assert_int_equal(c->log.level, HS_CONF_LOG_DEBUG);
+    assert_int_equal(c->log.level, HS_LOG_DEBUG);
     hs_conf_free(c);
 }
 
@@ -371,8 +371,19 @@ static void test_syntax(void **state)
     assert_string_equal(c->redis.channel, "det#1;x");
     assert_string_equal(c->redis.stream, "s");
     assert_string_equal(c->redis.state_prefix, "a;b#c");
-    assert_int_equal(c->log.level, HS_CONF_LOG_WARNING);
+    assert_int_equal(c->log.level, HS_LOG_WARNING);
     assert_true(c->output.to_stdout);
+    hs_conf_free(c);
+
+    /* Prefix lists may go on over several lines. */
+    c = parse_ok("[detect]\nsubscriber_prefixes = 10.0.0.0/8, 172.16.0.0/12\n"
+                 "subscriber_prefixes =\n"
+                 "subscriber_prefixes = 2001:db8::/32\n"
+                 "[collector]\nexporters = 192.0.2.1\nexporters = 192.0.2.2\n");
+    assert_int_equal(c->detect.n_subscriber_prefixes, 3);
+    assert_ip(&c->detect.subscriber_prefixes[2].addr, "2001:db8::");
+    assert_int_equal(c->collector.n_exporters, 2);
+    assert_ip(&c->collector.exporters[1].addr, "192.0.2.2");
     hs_conf_free(c);
 
     /* A listen key replaces the default instead of adding to it. */
@@ -428,7 +439,9 @@ static void test_level_names(void **state)
         const char *name;
         int level;
     } cases[] = {
-        {"error", 3}, {"warning", 4}, {"info", 6}, {"debug", 7}, {"DEBUG", 7},
+        {"error", HS_LOG_ERROR}, {"warning", HS_LOG_WARNING},
+        {"info", HS_LOG_INFO},   {"debug", HS_LOG_DEBUG},
+        {"DEBUG", HS_LOG_DEBUG},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[64];
@@ -693,6 +706,46 @@ static void test_too_many_listen(void **state)
                       "addresses (at most 64)");
 }
 
+/* Thousands of overrides: the index grows, and still finds every repeat. */
+static void test_many_overrides(void **state)
+{
+    (void)state;
+    size_t cap = 3000 * 64 + 64, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)sprintf(text, "[collector]\n");
+    for (unsigned i = 0; i < 3000; i++) {
+        len += (size_t)sprintf(text + len,
+                               "sampling_override = 2001:db8::%x%s = %u\n",
+                               i / 2, i % 2 ? " domain 9" : "", i + 1);
+    }
+    hs_conf *c = parse_ok(text);
+    assert_int_equal(c->collector.n_sampling_overrides, 3000);
+    for (size_t i = 0; i < 3000; i++) {
+        const hs_sampling_override *o = &c->collector.sampling_overrides[i];
+        /* domain ones (odd lines) first, each half in file order */
+        unsigned line = i < 1500 ? 2 * (unsigned)i + 1 : 2 * (unsigned)(i - 1500);
+        assert_int_equal(o->any_domain, i >= 1500);
+        assert_int_equal(o->rate, line + 1);
+    }
+    hs_conf_free(c);
+
+    for (unsigned dup = 0; dup < 3000; dup += 997) {
+        size_t l = len + (size_t)sprintf(text + len,
+                                         "sampling_override = 2001:db8::%x%s "
+                                         "= 1\n",
+                                         dup / 2, dup % 2 ? " domain 9" : "");
+        char want[160];
+        snprintf(want, sizeof(want),
+                 "t.conf:3002: sampling_override = 2001:db8::%x%s = 1: this "
+                 "exporter (and domain) already has an override",
+                 dup / 2, dup % 2 ? " domain 9" : "");
+        text[l] = '\0';
+        parse_fails(text, want);
+    }
+    free(text);
+}
+
 static void test_first_error_wins(void **state)
 {
     (void)state;
@@ -722,6 +775,27 @@ static void test_error_buffer(void **state)
                                        NULL, 0),
                      -EINVAL);
     assert_null(c);
+}
+
+static void test_buffer_size_limit(void **state)
+{
+    (void)state;
+    size_t big = HS_CONF_FILE_MAX + 1;
+    char *text = malloc(big);
+    assert_non_null(text);
+    memset(text, '\n', big);
+    hs_conf *c = (hs_conf *)1;
+    char err[128];
+    assert_int_equal(hs_conf_parse_buf("b.conf", text, big, &c, err,
+                                       sizeof(err)),
+                     -EFBIG);
+    assert_null(c);
+    assert_string_equal(err, "b.conf: larger than 1048576 bytes");
+    assert_int_equal(hs_conf_parse_buf("b.conf", text, big - 1, &c, err,
+                                       sizeof(err)),
+                     0);
+    hs_conf_free(c);
+    free(text);
 }
 
 /* Writes text to a new temporary file; returns its malloc'd path. */
@@ -754,7 +828,7 @@ static void test_load(void **state)
     static const char good[] = "[log]\nlevel = error\n";
     char *path = write_temp(good, sizeof(good) - 1);
     assert_int_equal(hs_conf_load(path, &c, err, sizeof(err)), 0);
-    assert_int_equal(c->log.level, HS_CONF_LOG_ERROR);
+    assert_int_equal(c->log.level, HS_LOG_ERROR);
     assert_string_equal(c->name, path);
     hs_conf_free(c);
     unlink(path);
@@ -828,6 +902,7 @@ static void test_collector_settings(void **state)
     assert_true(cc.template_timeout_ms == 6000);
     assert_true(cc.exporter_timeout_ms == 5000);
     assert_ptr_equal(cc.overrides, c->collector.sampling_overrides);
+    assert_int_equal(cc.n_allowed, 0);
     assert_int_equal(cc.n_overrides, 4);
     /* Domain-specific first (in file order), then whole exporters. */
     static const struct {
@@ -896,6 +971,19 @@ static uint32_t sampling_seen(hs_collector *col, const char *ip,
     return last_flow.sampling;
 }
 
+/* [collector] exporters is the collector's list of allowed sources. */
+static void test_collector_allowed_sources(void **state)
+{
+    (void)state;
+    hs_conf *c = parse_ok("[collector]\nexporters = 192.0.2.0/24\n"
+                          "exporters = 2001:db8:ff::/48\n");
+    hs_collector_conf cc;
+    hs_conf_collector(c, &cc);
+    assert_ptr_equal(cc.allowed, c->collector.exporters);
+    assert_int_equal(cc.n_allowed, 2);
+    hs_conf_free(c);
+}
+
 /* What the file says is what the collector applies, most specific first. */
 static void test_collector_applies_overrides(void **state)
 {
@@ -911,23 +999,6 @@ static void test_collector_applies_overrides(void **state)
     assert_int_equal(sampling_seen(col, "127.0.0.9", 6), 100);
     assert_int_equal(sampling_seen(col, "127.0.0.8", 5), 7);
     hs_collector_free(col);
-    hs_conf_free(c);
-}
-
-static void test_exporter_allowed(void **state)
-{
-    (void)state;
-    hs_ip in, out, v6;
-    hs_ip_parse("192.0.2.77", &in);
-    hs_ip_parse("192.0.3.1", &out);
-    hs_ip_parse("2001:db8:ff:1::1", &v6);
-    hs_conf *c = parse_ok("");
-    assert_true(hs_conf_exporter_allowed(c, &out));
-    hs_conf_free(c);
-    c = parse_ok("[collector]\nexporters = 192.0.2.0/24, 2001:db8:ff::/48\n");
-    assert_true(hs_conf_exporter_allowed(c, &in));
-    assert_false(hs_conf_exporter_allowed(c, &out));
-    assert_true(hs_conf_exporter_allowed(c, &v6));
     hs_conf_free(c);
 }
 
@@ -1132,13 +1203,15 @@ int main(void)
         cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_value_errors),
         cmocka_unit_test(test_too_many_listen),
+        cmocka_unit_test(test_many_overrides),
         cmocka_unit_test(test_first_error_wins),
         cmocka_unit_test(test_error_buffer),
+        cmocka_unit_test(test_buffer_size_limit),
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_collector_settings_default),
         cmocka_unit_test(test_collector_settings),
+        cmocka_unit_test(test_collector_allowed_sources),
         cmocka_unit_test(test_collector_applies_overrides),
-        cmocka_unit_test(test_exporter_allowed),
         cmocka_unit_test(test_listen_changed),
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_random_inputs),
