@@ -268,7 +268,7 @@ static int unescape_string(parser *ps, const unsigned char *p)
             case 'r': out[0] = '\r'; break;
             case 't': out[0] = '\t'; break;
             case 'u': {
-                uint32_t cp;
+                uint32_t cp = 0;
                 int rc = unescape_u(ps, p + 1, &cp);
                 if (rc < 0)
                     return rc;
