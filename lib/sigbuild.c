@@ -88,18 +88,28 @@ typedef struct graph {
     vec chains;                 /* hs_sigbuild_chain */
 } graph;
 
-static int vec_push(vec *v, size_t size, const void *elem)
+/* Appends one zeroed element; returns it, or NULL. */
+static void *vec_grow(vec *v, size_t size)
 {
     if (v->n == v->cap) {
         uint32_t cap = v->cap ? v->cap * 2 : 16;
-        void *p = realloc(v->p, (size_t)cap * size);
-        if (!p || cap < v->cap)
-            return -ENOMEM;
+        void *p = cap > v->cap ? realloc(v->p, (size_t)cap * size) : NULL;
+        if (!p)
+            return NULL;
         v->p = p;
         v->cap = cap;
     }
-    memcpy((char *)v->p + (size_t)v->n * size, elem, size);
-    v->n++;
+    void *elem = (char *)v->p + (size_t)v->n++ * size;
+    memset(elem, 0, size);
+    return elem;
+}
+
+static int vec_push(vec *v, size_t size, const void *elem)
+{
+    void *slot = vec_grow(v, size);
+    if (!slot)
+        return -ENOMEM;
+    memcpy(slot, elem, size);
     return 0;
 }
 
@@ -264,13 +274,8 @@ static int64_t intern_with_info(hs_nametab *t, vec *infos, size_t size,
                                 const char *name)
 {
     int64_t i = hs_nametab_intern(t, name);
-    while (i >= 0 && infos->n < hs_nametab_count(t)) {
-        char zero[sizeof(dom_info) > sizeof(sig_info) ? sizeof(dom_info)
-                                                      : sizeof(sig_info)];
-        memset(zero, 0, sizeof(zero));
-        if (vec_push(infos, size, zero) < 0)
-            return -ENOMEM;
-    }
+    if (i >= 0 && infos->n < hs_nametab_count(t) && !vec_grow(infos, size))
+        return -ENOMEM;
     return i;
 }
 
@@ -454,7 +459,7 @@ static int graph_resolve_domain(graph *g, uint32_t dom)
 {
     const char *name = hs_nametab_name(g->b->doms, dom);
     g->epoch++;
-    if (!hs_dname_is_wildcard(name))
+    if (!hs_dname_is_wildcard(name)) /* add_row interned it: found */
         return graph_resolve(g, dom, (uint32_t)hs_nametab_find(g->b->names,
                                                                name), 0);
     for (uint32_t i = 0; i < g->n; i++) {

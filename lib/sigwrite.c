@@ -38,15 +38,25 @@ static void put_str(writer *w, const char *s)
         free(p);
 }
 
-static void put_str_list(writer *w, const char *const *s, uint32_t n)
+/* A comment listing names: "prefix: a, b, c" (the format has no list
+ * field for group members or testbed devices; a comment keeps them). */
+static void put_comment_list(writer *w, const char *indent, const char *prefix,
+                             const char *const *s, uint32_t n)
 {
-    fputc('[', w->out);
-    for (uint32_t i = 0; i < n; i++) {
-        if (i)
-            fputs(", ", w->out);
-        put_str(w, s[i]);
+    size_t len = strlen(prefix) + 1;
+    for (uint32_t i = 0; i < n; i++)
+        len += strlen(s[i]) + 2;
+    char *text = malloc(len);
+    if (!text) {
+        w->err = -ENOMEM;
+        return;
     }
-    fputc(']', w->out);
+    char *p = stpcpy(text, prefix);
+    for (uint32_t i = 0; i < n; i++)
+        p = stpcpy(stpcpy(p, i ? ", " : ""), s[i]);
+    fprintf(w->out, ",\n%s\"comment\": ", indent);
+    put_str(w, text);
+    free(text);
 }
 
 static void put_endpoint(writer *w, const hs_sigbuild_endpoint *e)
@@ -64,8 +74,9 @@ static void put_group(writer *w, const hs_sigbuild_group *g)
 {
     fputs("    {\n      \"name\": ", w->out);
     put_str(w, g->name);
-    fputs(",\n      \"members\": ", w->out);
-    put_str_list(w, g->members, g->n_members);
+    if (g->n_members > 1)
+        put_comment_list(w, "      ", "grouped (shared addresses): ",
+                         g->members, g->n_members);
     fputs(",\n      \"endpoints\": [\n", w->out);
     for (uint32_t i = 0; i < g->n_eps; i++) {
         fputs("        ", w->out);
@@ -89,12 +100,13 @@ static void put_duration(writer *w, uint64_t ms)
     fprintf(w->out, "\"%" PRIu64 "ms\"", ms);
 }
 
-static void put_rule(writer *w, const hs_rule *rule)
+static void put_rule(writer *w, const hs_rule *rule, uint32_t n_domains)
 {
     const char *sep = "";
     fputs(",\n      \"rule\": {", w->out);
     if (rule->set & HS_RULE_MIN_DOMAINS) {
-        fprintf(w->out, "\"min_domains\": %" PRIu32, rule->min_domains);
+        fprintf(w->out, "\"min_domains\": %" PRIu32,
+                rule->min_domains < n_domains ? rule->min_domains : n_domains);
         sep = ", ";
     }
     if (rule->set & HS_RULE_MIN_FRACTION) {
@@ -117,9 +129,10 @@ static void put_sig(writer *w, const hs_sigbuild_result *r,
 {
     fputs("    {\n      \"id\": ", w->out);
     put_str(w, s->id);
-    fprintf(w->out, ",\n      \"level\": \"%s\",\n      \"devices\": ",
-            hs_level_name(s->level));
-    put_str_list(w, s->devices, s->n_devices);
+    fprintf(w->out, ",\n      \"level\": \"%s\"", hs_level_name(s->level));
+    if (s->n_devices > 0)
+        put_comment_list(w, "      ", "testbed devices: ", s->devices,
+                         s->n_devices);
     fputs(",\n      \"domains\": [", w->out);
     for (uint32_t i = 0; i < s->n_groups; i++) {
         fputs(i ? ",\n        " : "\n        ", w->out);
@@ -127,14 +140,16 @@ static void put_sig(writer *w, const hs_sigbuild_result *r,
     }
     fputs("\n      ]", w->out);
     if (rule->set)
-        put_rule(w, rule);
+        put_rule(w, rule, s->n_groups);
     fputs("\n    }", w->out);
 }
 
 int hs_sigwrite(FILE *out, const hs_sigbuild_result *r, const hs_rule *rule)
 {
     writer wr = {.out = out}, *w = &wr;
-    fputs("{\n  \"version\": 1,\n  \"domains\": [\n", w->out);
+    fputs("{\n  \"version\": 1,\n  \"comment\": \"built by haystack-sig "
+          "from testbed domain lists and passive DNS: rebuild, do not "
+          "edit\",\n  \"domains\": [\n", w->out);
     for (uint32_t i = 0; i < r->n_groups; i++) {
         put_group(w, &r->groups[i]);
         fputs(i + 1 < r->n_groups ? ",\n" : "\n", w->out);
