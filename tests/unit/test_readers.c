@@ -325,6 +325,58 @@ static void test_pdns_long_line(void **state)
     free(line);
 }
 
+static int ignore_row(void *ctx, const hs_iotwild_row *r)
+{
+    return 0;
+}
+
+static int ignore_addr(void *ctx, const char *rrname, const hs_ip *ip)
+{
+    return 0;
+}
+
+static int ignore_cname(void *ctx, const char *rrname, const char *target)
+{
+    return 0;
+}
+
+/* Random mutations of good input never crash, leak or hang either reader
+ * (a deterministic, bounded smoke fuzz; ASan watches). */
+static void test_readers_random(void **state)
+{
+    (void)state;
+    static const char csv_seed[] =
+        "domain,detection_level,device,grouped_domain,domain_id,port\n"
+        "\"a.b.\",lvl,dev,g,1,443.0\n*.x.y.,l,d,g,2,80\n";
+    static const char pdns_seed[] =
+        "{\"rrname\":\"a.b.\",\"rrtype\":\"A\",\"rdata\":[\"198.18.0.1\"]}\n"
+        "{\"rrname\":\"c.d\",\"rrtype\":\"CNAME\",\"rdata\":\"a.b.\"}\n";
+    static const char alphabet[] = ",\".\n\r*:[]{}\\0a9 \xff";
+    hs_iotwild_ops iops = {ignore_row, NULL};
+    hs_pdns_ops pops = {ignore_addr, ignore_cname, NULL};
+    uint32_t x = 12345;
+    char buf[256], err[128];
+    for (int round = 0; round < 20000; round++) {
+        const char *seed = round & 1 ? pdns_seed : csv_seed;
+        size_t len = strlen(seed);
+        memcpy(buf, seed, len);
+        for (int k = 0; k < 1 + round % 8; k++) {
+            x = x * 1103515245u + 12345u;
+            size_t at = (x >> 8) % len;
+            buf[at] = alphabet[(x >> 20) % (sizeof(alphabet) - 1)];
+            if ((x >> 4) % 5 == 0)
+                len = at + 1; /* truncate */
+        }
+        hs_pdns_stats st;
+        if (round & 1) {
+            assert_int_equal(hs_pdns_parse(buf, len, &pops, NULL, &st), 0);
+        } else {
+            int rc = hs_iotwild_parse(buf, len, &iops, NULL, err, sizeof(err));
+            assert_true(rc >= 0 || rc == -EINVAL);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_pdns_lines),
         cmocka_unit_test(test_pdns_read_file),
         cmocka_unit_test(test_pdns_long_line),
+        cmocka_unit_test(test_readers_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
