@@ -403,10 +403,10 @@ static int load_endpoint(loader *ld, const hs_json *ep, uint32_t domain)
         rc = member(ld, ep, "proto", false, HS_JSON_STRING, &proto);
     if (!rc)
         rc = member(ld, ep, "comment", false, HS_JSON_STRING, &comment);
-    hs_ip ip;
-    unsigned len;
+    hs_ip ip = {0};
+    unsigned len = 0;
     size_t n_ports = 0;
-    uint8_t proto_num;
+    uint8_t proto_num = HS_LPM_ANY_PROTO;
     if (!rc)
         rc = load_prefix(ld, prefix, &ip, &len);
     if (!rc && ports)
@@ -926,8 +926,8 @@ static int read_file(const char *path, char **buf, size_t *len)
 int hs_sigset_load(const char *path, hs_sigset **out, char *err, size_t errlen)
 {
     *out = NULL;
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     int rc = read_file(path, &buf, &len);
     if (rc) {
         if (errlen)
