@@ -73,6 +73,7 @@ typedef struct read_ctx {
     hs_sigbuild *b;
     const char *file;
     int quiet;
+    unsigned long bad;  /* CSV rows skipped */
 } read_ctx;
 
 static void report(const read_ctx *c, const char *fmt, ...)
@@ -98,6 +99,7 @@ static int csv_row(void *ctx, const hs_iotwild_row *row)
 static void csv_bad(void *ctx, unsigned line, const char *why)
 {
     read_ctx *c = ctx;
+    c->bad++;
     report(c, "%s:%u: skipped: %s\n", c->file, line, why);
 }
 
@@ -156,6 +158,9 @@ static int read_csv(hs_sigbuild *b, const char *path, int quiet)
         fprintf(stderr, PROG ": %s: %s\n", path, strerror(-rc));
     else if (rc == 0)
         fprintf(stderr, PROG ": %s: no usable row\n", path);
+    else if (!quiet)
+        fprintf(stderr, PROG ": %s: %d rows used, %lu bad rows\n", path, rc,
+                c.bad);
     return rc > 0 ? 0 : -1;
 }
 

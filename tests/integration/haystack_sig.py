@@ -307,6 +307,21 @@ def run_all(rows, model, tmp):
     check(c.returncode == 1 and "no-such-domain.example" in c.stderr,
           "unknown domain rejected: %d %s" % (c.returncode, c.stderr))
 
+    # a bad CSV row is reported with file:line and skipped
+    extra = os.path.join(tmp, "extra.csv")
+    with open(extra, "w") as f:
+        f.write("domain,detection_level,device,grouped_domain,domain_id,port\n"
+                "API.Amazon.com.,extra,dev,g,1,443.0\n"
+                "x..y,extra,dev,g,2,443\n"
+                "api.amazon.com,extra,dev,g,1,http\n")
+    c = run("build", "--domains", extra, "--pdns", pdns)
+    check("extra.csv:3: skipped: bad domain name" in c.stderr and
+          "extra.csv:4: skipped: bad port (1-65535)" in c.stderr and
+          "extra.csv: 1 rows used, 2 bad rows" in c.stderr,
+          "bad CSV rows reported: " + c.stderr)
+    check(json.loads(c.stdout)["signatures"][0]["domains"] ==
+          ["api.amazon.com"], "the good row is used (output on stdout)")
+
     # failures: unusable inputs, usage
     bad = os.path.join(tmp, "bad.jsonl")
     with open(bad, "w") as f:
