@@ -46,8 +46,7 @@ typedef struct outside_addr {
 } outside_addr;
 
 typedef struct dom_info {
-    vec ports;                  /* uint16_t */
-    vec sigs;                   /* uint32_t, signatures listing it */
+    vec ports;                  /* uint16_t, every port the CSVs give it */
 } dom_info;
 
 typedef struct sig_info {
@@ -248,7 +247,6 @@ void hs_sigbuild_free(hs_sigbuild *b)
     for (uint32_t i = 0; i < b->dom_infos.n; i++) {
         dom_info *d = (dom_info *)b->dom_infos.p + i;
         free(d->ports.p);
-        free(d->sigs.p);
     }
     for (uint32_t i = 0; i < b->sig_infos.n; i++) {
         sig_info *s = (sig_info *)b->sig_infos.p + i;
@@ -296,12 +294,12 @@ int hs_sigbuild_add_row(hs_sigbuild *b, const char *level_id,
         return -ENOMEM;
     dom_info *di = (dom_info *)b->dom_infos.p + d;
     sig_info *si = (sig_info *)b->sig_infos.p + s;
-    if (vec_add_u16(&di->ports, port) < 0 ||
-        vec_add_u32(&di->sigs, (uint32_t)s) < 0 ||
-        vec_add_u32(&si->doms, (uint32_t)d) < 0)
-        return -ENOMEM;
     if ((uint32_t)s == n_sigs)
         si->level = HS_LEVEL_PRODUCT; /* a new signature: the default */
+    /* testbed lists are short (tens of domains a level): linear is fine */
+    if (vec_add_u16(&di->ports, port) < 0 ||
+        vec_add_u32(&si->doms, (uint32_t)d) < 0)
+        return -ENOMEM;
     if (device[0] != '\0') {
         int64_t dev = hs_nametab_intern(b->devices, device);
         if (dev < 0 || vec_add_u32(&si->devices, (uint32_t)dev) < 0)
