@@ -19,6 +19,8 @@
 #include "collector.h"
 #include "flowdump.h"
 #include "log.h"
+#include "metrics.h"
+#include "promtext.h"
 #include "udp.h"
 
 #define HS_TICK_MS 1000
@@ -31,6 +33,8 @@ struct hs_server {
     hs_collector *collector;
     hs_udp **udp;
     size_t n_udp;
+    hs_conf *bound;             /* the configuration the sockets follow */
+    hs_metrics *metrics;
     uv_timer_t tick;
     uv_signal_t sigterm, sigint, sighup;
     hs_ip cur_exporter;         /* source of the datagram being decoded */
@@ -74,6 +78,8 @@ static void close_all(hs_server *s)
     for (size_t i = 0; i < s->n_udp; i++)
         hs_udp_close(s->udp[i]);
     s->n_udp = 0;
+    hs_metrics_close(s->metrics);
+    s->metrics = NULL;
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -96,12 +102,13 @@ static void reload(hs_server *s)
         hs_log(HS_LOG_ERROR, "reload failed, keeping the running configuration: %s", err);
         return;
     }
-    if (hs_conf_listen_changed(s->conf, next))
-        hs_log(HS_LOG_WARNING, "reload: listen addresses changed; a restart "
-                               "is needed to rebind, keeping the old sockets");
+    if (hs_conf_listen_changed(s->bound, next))
+        hs_log(HS_LOG_WARNING, "reload: listen addresses differ from the bound "
+                               "sockets; a restart is needed to rebind, keeping them");
     hs_conf_collector(next, &s->cconf);
     hs_collector_set_conf(s->collector, &s->cconf);
-    hs_conf_free(s->conf);
+    if (s->conf != s->bound)
+        hs_conf_free(s->conf);
     s->conf = next;
     s->reloads++;
     hs_log(HS_LOG_INFO, "reloaded %s", s->opts.conf_path);
@@ -111,6 +118,48 @@ static void on_hup(uv_signal_t *h, int signum)
 {
     (void)signum;
     reload(h->data);
+}
+
+static void render_sockets(hs_server *s, hs_textbuf *o)
+{
+    const char *name = "haystack_socket_kernel_drops_total";
+    hs_textbuf_printf(o, "# HELP %s Datagrams the kernel dropped on the socket "
+                         "(receive buffer full).\n# TYPE %s counter\n", name, name);
+    for (size_t i = 0; i < s->n_udp; i++)
+        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(s->udp[i]),
+                          (unsigned long long)hs_udp_kernel_drops(s->udp[i]));
+    name = "haystack_socket_rcvbuf_bytes";
+    hs_textbuf_printf(o, "# HELP %s Receive buffer the kernel granted.\n"
+                         "# TYPE %s gauge\n", name, name);
+    for (size_t i = 0; i < s->n_udp; i++)
+        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(s->udp[i]),
+                          (unsigned long long)hs_udp_rcvbuf(s->udp[i]));
+}
+
+static void render_metrics(void *ctx, hs_textbuf *o)
+{
+    hs_server *s = ctx;
+    hs_prom_collector(o, s->collector);
+    render_sockets(s, o);
+    hs_prom_value(o, "haystack_reloads_total", "counter",
+                  "Successful reloads (SIGHUP).", (double)s->reloads);
+    hs_prom_value(o, "haystack_reload_failures_total", "counter",
+                  "Reloads refused; the running configuration was kept.",
+                  (double)s->reload_failures);
+}
+
+static int open_metrics(hs_server *s, char *err, size_t errlen)
+{
+    if (!s->conf->metrics.enabled)
+        return 0;
+    int rc = hs_metrics_open(&s->loop, &s->conf->metrics.listen, render_metrics,
+                             s, &s->metrics, err, errlen);
+    if (rc == 0) {
+        char a[64];
+        hs_log(HS_LOG_INFO, "metrics on http://%s/metrics",
+               hs_hostport_format(&s->conf->metrics.listen, a, sizeof(a)));
+    }
+    return rc;
 }
 
 static int open_listeners(hs_server *s, char *err, size_t errlen)
@@ -159,11 +208,13 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
         return -ENOMEM;
     }
     s->opts = *opts;
-    s->conf = conf;
+    s->conf = s->bound = conf;
     uv_loop_init(&s->loop);
     hs_conf_collector(conf, &s->cconf);
     s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
     int rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;
+    if (rc == 0)
+        rc = open_metrics(s, err, errlen);
     start_handles(s);
     if (rc < 0) {
         hs_server_free(s);
@@ -188,7 +239,9 @@ void hs_server_free(hs_server *s)
     uv_run(&s->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
     uv_loop_close(&s->loop);
     hs_collector_free(s->collector);
-    hs_conf_free(s->conf);
+    if (s->conf != s->bound)
+        hs_conf_free(s->conf);
+    hs_conf_free(s->bound);
     free(s->udp);
     free(s);
 }
