@@ -10,7 +10,8 @@ haystackd `-F` format, one per record:
      "end_ms": 1700000001000, "sampling": 1}
 
 `packets` and `bytes` are the counters as exported (not renormalised);
-`sampling` is the packet sampling interval the exporter announced (1: none).
+`sampling` is the packet sampling interval the exporter announced (1: none;
+None: this collector does not report it).
 
 NfcapdCollector runs nfdump's nfcapd, a collector nobody here wrote, so the
 harness itself can be proven right before haystackd exists;
@@ -74,8 +75,8 @@ class NfcapdCollector(Collector):
 
     nfcapd only completes its file when it exits, so `records()` lets the
     socket drain for `settle` seconds, stops nfcapd with SIGINT and dumps the
-    file.  nfcapd renormalises counters by the announced sampling interval;
-    they are divided back so the records carry what the exporter sent.
+    file.  nfcapd 1.7.1 takes no sampling interval from softflowd's options
+    records (v9 or IPFIX), so `sampling` is None: not reported.
     """
 
     name = "nfcapd"
@@ -115,41 +116,34 @@ class NfcapdCollector(Collector):
         return records
 
     def _exporters(self, path):
-        """Map nfdump's exporter SysID to (address, observation domain, sampling)."""
+        """Map nfdump's exporter SysID to (address, observation domain)."""
         out = hs_util.run(["nfdump", "-r", path, "-E", path], 10, self.workdir,
                           name="nfdump-E")
-        exporters, sampling = {}, {}
+        exporters = {}
         for line in out.splitlines():
             m = re.match(r"\s*SysID: (\d+), IP:\s*(\S+), version: \d+, ID:\s*(\d+)", line)
             if m:
-                exporters[int(m.group(1))] = [m.group(2), int(m.group(3)), 1]
-            m = re.search(r"SysID\s*:?\s*(\d+).*?(?:interval|Interval)\s*:?\s*(\d+)", line)
-            if m and "ampl" in line:
-                sampling[int(m.group(1))] = int(m.group(2))
-        for sysid, interval in sampling.items():
-            if sysid in exporters and interval > 0:
-                exporters[sysid][2] = interval
+                exporters[int(m.group(1))] = (m.group(2), int(m.group(3)))
         return exporters
 
     @staticmethod
     def _convert(r, exporters):
-        exporter, domain, sampling = exporters.get(r["export_sysid"], [None, None, 1])
-        exporter = exporter or r.get("ip4_router") or r.get("ip6_router")
+        exporter, domain = exporters.get(r["export_sysid"], (None, None))
         src = r.get("src4_addr") or r.get("src6_addr")
         dst = r.get("dst4_addr") or r.get("dst6_addr")
         return {
-            "exporter": exporter,
+            "exporter": exporter or r.get("ip4_router") or r.get("ip6_router"),
             "obs_domain": domain,
             "src": str(ipaddress.ip_address(src)),
             "dst": str(ipaddress.ip_address(dst)),
             "sport": int(r["src_port"]),
             "dport": int(r["dst_port"]),
             "proto": int(r["proto"]),
-            "packets": int(r["in_packets"]) // sampling,
-            "bytes": int(r["in_bytes"]) // sampling,
+            "packets": int(r["in_packets"]),
+            "bytes": int(r["in_bytes"]),
             "start_ms": _nfdump_time_ms(r["first"]),
             "end_ms": _nfdump_time_ms(r["last"]),
-            "sampling": sampling,
+            "sampling": None,
         }
 
 
