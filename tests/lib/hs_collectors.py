@@ -169,14 +169,17 @@ class HaystackdCollector(Collector):
     stable for `quiet` seconds when `expect` is None), then stops it with
     SIGTERM, which must exit 0.  `signatures` defaults to the shipped
     conf/signatures.json; `extra` is appended to the config as is.
+    `command` replaces `$HS_BIN_DIR/daemon/haystackd` (for example with
+    hs_refcollector.py, which speaks the same interface).
     """
 
     name = "haystackd"
 
     def __init__(self, workdir, host=hs_util.LOOPBACK4, port=None, signatures=None,
-                 extra="", quiet=1.0):
+                 extra="", quiet=1.0, command=None):
         super().__init__(workdir, host, port)
-        self.binary = os.path.join(hs_util.env_path("HS_BIN_DIR"), "daemon", "haystackd")
+        self.command = list(command or [os.path.join(hs_util.env_path("HS_BIN_DIR"),
+                                                     "daemon", "haystackd")])
         self.signatures = signatures or os.path.join(
             hs_util.env_path("HS_SRC_DIR"), "conf", "signatures.json")
         self.extra = extra
@@ -189,7 +192,7 @@ class HaystackdCollector(Collector):
         with open(self.conf, "w") as f:
             f.write(HAYSTACKD_CONF.format(listen=listen, signatures=self.signatures,
                                           extra=self.extra))
-        self.process = hs_util.Process([self.binary, "-f", "-F", "-c", self.conf],
+        self.process = hs_util.Process(self.command + ["-f", "-F", "-c", self.conf],
                                        self.workdir, name="haystackd", capture_stdout=True)
         hs_util.wait_for(lambda: hs_util.udp_port_bound(self.port, self.host)
                          or not self.process.running(), 10, what="haystackd listening")

@@ -24,7 +24,7 @@ import ipaddress
 import random
 import struct
 
-from scapy.all import IP, IPv6, TCP, UDP, Ether, Raw, wrpcap
+from scapy.all import IP, IPv6, TCP, UDP, Ether, Raw
 
 SUBSCRIBERS4 = ipaddress.ip_network("100.64.0.0/10")
 SUBSCRIBERS6 = ipaddress.ip_network("2001:db8:1::/48")
@@ -43,6 +43,7 @@ SERVICES = {
     "dns": (UDP_PROTO, 53, (28, 60), (44, 300)),
 }
 
+ETH_TYPES = {False: 0x0800, True: 0x86DD}  # keyed by "is IPv6"
 CLIENT_MAC = "02:00:00:00:00:01"
 SERVER_MAC = "02:00:00:00:00:02"
 
@@ -129,14 +130,12 @@ class _Builder:
         return IP(src=d.src, dst=d.dst, ttl=64, id=self.rng.randrange(65536))
 
     def _emit(self, upstream, l4):
-        ip = self._ip(upstream) / l4
-        ip = ip.__class__(bytes(ip))  # fixes lengths and checksums once
+        ip = bytes(self._ip(upstream) / l4)  # lengths and checksums filled in
         smac, dmac = (CLIENT_MAC, SERVER_MAC) if upstream else (SERVER_MAC, CLIENT_MAC)
-        frame = Ether(src=smac, dst=dmac) / ip
         self.t = round(self.t, 6)  # pcap keeps microseconds
-        frame.time = self.t
-        self.frames.append(frame)
-        (self.up if upstream else self.down).count(bytes(ip), self.t)
+        self.frames.append((self.t, bytes(Ether(src=smac, dst=dmac, type=ETH_TYPES[self.v6]))
+                            + ip))
+        (self.up if upstream else self.down).count(ip, self.t)
         self.t += self.rng.uniform(self.gap / 10, self.gap)
 
     def tcp(self, upstream, flags, payload=0):
@@ -145,18 +144,30 @@ class _Builder:
         seg = TCP(sport=d.sport, dport=d.dport, flags=flags, seq=self.seq[upstream],
                   ack=ack, window=64240)
         if payload:
-            seg = seg / Raw(bytes(self.rng.randrange(256) for _ in range(payload)))
+            seg = seg / Raw(self.rng.randbytes(payload))
         self._emit(upstream, seg)
-        self.seq[upstream] = (self.seq[upstream] + payload + ("S" in flags) + ("F" in flags)) % (1 << 32)
+        consumed = payload + ("S" in flags) + ("F" in flags)  # SYN and FIN take one
+        self.seq[upstream] = (self.seq[upstream] + consumed) % (1 << 32)
 
     def udp(self, upstream, payload):
         d = self.up if upstream else self.down
-        data = bytes(self.rng.randrange(256) for _ in range(payload))
+        data = self.rng.randbytes(payload)
         self._emit(upstream, UDP(sport=d.sport, dport=d.dport) / Raw(data))
 
     def flows(self, service):
-        first, last = self.frames[0].time, self.frames[-1].time
+        first, last = self.frames[0][0], self.frames[-1][0]
         return [d.flow(service, first, last) for d in (self.up, self.down) if d.packets]
+
+
+def _write_pcap(path, frames):
+    """Write (time, Ethernet frame) pairs as a classic microsecond pcap."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for t, frame in frames:
+            usec = round(t * 1_000_000)
+            f.write(struct.pack("<IIII", usec // 1_000_000, usec % 1_000_000,
+                                len(frame), len(frame)))
+            f.write(frame)
 
 
 def _random_host(rng, net):
@@ -219,8 +230,8 @@ def generate(path, seed, flows, period=3 * 3600.0, v6_fraction=0.2,
             _udp_conversation(b, rng, req, resp, exchanges, one_way)
         frames.extend(b.frames)
         expected.extend(b.flows(service))
-    frames.sort(key=lambda f: f.time)
-    wrpcap(path, frames)
+    frames.sort(key=lambda f: f[0])
+    _write_pcap(path, frames)
     expected.sort(key=lambda f: (f.first, f.key))
     return Capture(path, expected, len(frames))
 

@@ -9,6 +9,9 @@ and adjusts the cases for that collector's known limits:
     cases = [dataclasses.replace(c, record_sampling=None) for c in standard_cases()]
     sys.exit(run_cases(cases, capture, NfcapdCollector, workdir))
 
+`make_collector(workdir)` is any callable returning an unstarted collector
+(a class from hs_collectors, or a function configuring one).
+
 What each case expects is what the exporter really sends (checked in
 shared/notes/exporters.md and by tests/integration/exporters_nfcapd.py):
 - both exporters report each direction of a conversation as its own record,
@@ -83,11 +86,12 @@ def _export(case, capture, port, workdir):
     raise ValueError(f"unknown exporter {case.exporter!r}")
 
 
-def run_case(case, capture, collector_class, workdir):
+def run_case(case, capture, make_collector, workdir):
     """Run one case; returns a hs_compare.Report (announcement problems included)."""
     casedir = os.path.join(workdir, case.name)
     os.makedirs(casedir)
-    with collector_class(casedir) as collector, hs_util.UdpTap(collector.port) as tap:
+    collector = make_collector(casedir)
+    with collector, hs_util.UdpTap(collector.port) as tap:
         _export(case, capture, tap.port, casedir)
         tap.drain()
         expect = None
@@ -106,11 +110,11 @@ def run_case(case, capture, collector_class, workdir):
         if announced != tuple(case.announced):
             report.problem("sampling announced on the wire",
                            [f"{announced}, want {tuple(case.announced)}"])
-    report.summary += f", {len(tap.datagrams)} datagrams"
+    report.summary = f"via {collector.name}: {report.summary}, {len(tap.datagrams)} datagrams"
     return report
 
 
-def run_cases(cases, capture, collector_class, workdir, only=None):
+def run_cases(cases, capture, make_collector, workdir, only=None):
     """Run `cases` (those named in `only`, if given); print one line each.
 
     Returns the number of failed cases (0: all passed), for sys.exit().
@@ -121,11 +125,11 @@ def run_cases(cases, capture, collector_class, workdir, only=None):
             continue
         started = time.monotonic()
         try:
-            report = run_case(case, capture, collector_class, workdir)
+            report = run_case(case, capture, make_collector, workdir)
         except hs_util.HarnessError as e:
             report = hs_compare.Report(summary="harness error", problems=[str(e)])
         verdict = "PASS" if report.ok else "FAIL"
-        print(f"{verdict} {case.name} via {collector_class.name}: {report.summary} "
+        print(f"{verdict} {case.name} {report.summary} "
               f"({time.monotonic() - started:.1f}s)", flush=True)
         if not report.ok:
             failed += 1

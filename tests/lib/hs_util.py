@@ -38,20 +38,6 @@ def free_port(kind="udp", host=LOOPBACK4):
         return s.getsockname()[1]
 
 
-def free_udp_tcp_port(host=LOOPBACK4):
-    """Return a port free for both UDP and TCP (IPFIX may use either)."""
-    for _ in range(64):
-        port = free_port("udp", host)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            try:
-                s.bind((host, port))
-            except OSError:
-                continue
-        return port
-    raise HarnessError("no loopback port free for both UDP and TCP")
-
-
 @contextlib.contextmanager
 def temp_dir(prefix="hs-test-"):
     """A private directory removed on exit unless HS_KEEP_TMP is set."""
