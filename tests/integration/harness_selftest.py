@@ -210,6 +210,9 @@ def test_compare_detects_faults(tmp):
           f"clean records rejected, or offset not 5 s:\n{ok}")
     absolute = hs_compare.compare(cap.expected, good, times="absolute", conversation_times=True)
     check(not absolute.ok and "times" in str(absolute), "5 s shift passed an absolute check")
+    untimed = [dict(good[0], start_ms=None)] + good[1:]
+    report = hs_compare.compare(cap.expected, untimed, times="offset", conversation_times=True)
+    check(not report.ok and "without times" in str(report), f"missing time passed:\n{report}")
     faults = {
         "missing": good[1:],
         "unexpected": good + [dict(good[0], sport=1)],

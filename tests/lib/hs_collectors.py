@@ -22,6 +22,7 @@ HaystackdCollector runs the project's daemon.  Usage:
         records = c.records(expect=len(capture.expected), timeout=10)
 """
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -32,7 +33,7 @@ import time
 
 import hs_util
 
-NFDUMP_ENV = dict(os.environ, TZ="UTC")
+NFDUMP_ENV = dict(os.environ, TZ="UTC")  # nfdump prints times in local time
 
 
 class Collector:
@@ -47,7 +48,11 @@ class Collector:
         self.process = None
 
     def __enter__(self):
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()  # a half-started daemon must not outlive the test
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -58,9 +63,15 @@ class Collector:
             self.process.close()
 
     def start(self):
+        """Start listening on (host, port); raise HarnessError on failure."""
         raise NotImplementedError
 
     def records(self, expect=None, timeout=10.0):
+        """Stop collecting and return the decoded records as dicts.
+
+        `expect`, when known, is how many records to wait for (at most
+        `timeout` seconds) before stopping.
+        """
         raise NotImplementedError
 
 
@@ -110,7 +121,7 @@ class NfcapdCollector(Collector):
             path = os.path.join(self.flowdir, f)
             exporters = self._exporters(path)
             out = hs_util.run(["nfdump", "-r", path, "-o", "json", "-N"], timeout,
-                              self.workdir, name="nfdump")
+                              self.workdir, name="nfdump", env=NFDUMP_ENV)
             records.extend(self._convert(r, exporters) for r in json.loads(out or "[]")
                            if r.get("type") == "FLOW")
         return records
@@ -165,10 +176,13 @@ class HaystackdCollector(Collector):
     """The project's daemon started as `haystackd -f -F -c CONF`.
 
     With -F it prints each decoded flow record as a JSON line on stdout;
+    stdout is a file here, not a terminal, so the daemon must flush each line
+    (or make stdout line-buffered) for records to arrive while it runs.
     `records()` waits until `expect` lines arrived (or until the count is
     stable for `quiet` seconds when `expect` is None), then stops it with
-    SIGTERM, which must exit 0.  `signatures` defaults to the shipped
-    conf/signatures.json; `extra` is appended to the config as is.
+    SIGTERM, which must exit 0, and returns every line starting with "{".
+    `signatures` defaults to the shipped conf/signatures.json; `extra` is
+    appended to the config as is.
     `command` replaces `$HS_BIN_DIR/daemon/haystackd` (for example with
     hs_refcollector.py, which speaks the same interface).
     """
@@ -193,24 +207,33 @@ class HaystackdCollector(Collector):
             f.write(HAYSTACKD_CONF.format(listen=listen, signatures=self.signatures,
                                           extra=self.extra))
         self.process = hs_util.Process(self.command + ["-f", "-F", "-c", self.conf],
-                                       self.workdir, name="haystackd", capture_stdout=True)
+                                       self.workdir, name=self.name, capture_stdout=True)
         hs_util.wait_for(lambda: hs_util.udp_port_bound(self.port, self.host)
-                         or not self.process.running(), 10, what="haystackd listening")
+                         or not self.process.running(), 10, what=f"{self.name} listening")
         if not self.process.running():
-            raise hs_util.HarnessError(f"haystackd failed to start\n{self.process.tail()}")
+            raise hs_util.HarnessError(f"{self.name} failed to start\n{self.process.tail()}")
         return self
 
     def _flow_lines(self):
         return [line for line in self.process.stdout_lines() if line.startswith("{")]
 
     def records(self, expect=None, timeout=10.0):
-        if expect is None:
-            hs_util.wait_stable(lambda: len(self._flow_lines()), timeout, quiet=self.quiet)
-        else:
-            hs_util.wait_for(lambda: len(self._flow_lines()) >= expect
-                             or not self.process.running(), timeout,
-                             what=f"{expect} records from haystackd")
+        # A timeout is not an error here: the comparison names what is missing.
+        with contextlib.suppress(hs_util.HarnessError):
+            if expect is None:
+                hs_util.wait_stable(lambda: len(self._flow_lines()), timeout, quiet=self.quiet)
+            else:
+                hs_util.wait_for(lambda: len(self._flow_lines()) >= expect
+                                 or not self.process.running(), timeout,
+                                 what=f"{expect} records from {self.name}")
         self.exit_code = self.process.stop(signal.SIGTERM, timeout=timeout)
         if self.exit_code != 0:
-            raise hs_util.HarnessError(f"haystackd exited {self.exit_code}\n{self.process.tail()}")
-        return [json.loads(line) for line in self._flow_lines()]
+            raise hs_util.HarnessError(f"{self.name} exited {self.exit_code}\n"
+                                       f"{self.process.tail()}")
+        records = []
+        for line in self._flow_lines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                raise hs_util.HarnessError(f"{self.name} printed a bad record: {line}") from None
+        return records

@@ -93,9 +93,19 @@ def _reference_times(flow, conversation_times):
     return flow.first, flow.last
 
 
+def _timed(record):
+    return all(isinstance(record.get(k), int) for k in ("start_ms", "end_ms"))
+
+
 def _check_times(report, pairs, times, tolerance, conversation_times):
     """Check record times against the capture's; returns the offset used."""
-    if times is None or not pairs:
+    if times is None:
+        return None
+    untimed = [f"{_fmt(f.key)}: start_ms {r.get('start_ms')!r} end_ms {r.get('end_ms')!r}"
+               for f, r in pairs if not _timed(r)]
+    report.problem("records without times", untimed)
+    pairs = [(f, r) for f, r in pairs if _timed(r)]
+    if not pairs:
         return None
     deltas = []
     for f, r in pairs:

@@ -9,9 +9,11 @@ shared/notes/exporters.md; those that shape this module:
   `-c` (control socket) after `-r` blocks forever in accept(), so it is never
   passed; a private pid file keeps parallel runs apart; each run has a hard
   timeout anyway.
-- pmacctd with `pcap_savefile_wait: true` never exits: it is stopped with
-  SIGINT once its nfprobe plugin has had time to expire the flows (the
-  timeouts are short), and nfprobe flushes what is left on exit.
+- pmacctd with `pcap_savefile_wait: true` does not exit after the capture:
+  once its log says it read the whole file it is stopped with SIGINT, on
+  which nfprobe exports every flow it still holds.  It sleeps 2 s before
+  reading and about as long when stopping, so a run takes ~6 s.  It
+  double-counts the capture's last packets; see PMACCTD_BUFFER_SIZE.
 
 Both only ever send to 127.0.0.1 or ::1.
 """
@@ -105,7 +107,9 @@ def pmacctd(pcap, port, workdir, version=9, sampling=None, host=hs_util.LOOPBACK
     Waits until pmacctd logs that it read the whole capture, gives the plugin
     `settle` seconds to take the last packets, then stops it with SIGINT, on
     which nfprobe exports every flow still cached.  `engine` is the exported
-    source id / observation domain; `sampling` N sets `sampling_rate: N`.
+    source id / observation domain.  `sampling` N sets `sampling_rate: N`:
+    pmacctd then keeps packets at random, about 1 in N, and nfprobe
+    announces nothing (an exporter for the collector's `sampling_rate`).
     The replayed capture carries hs_pcap's trailer flow (see above).
     """
     tag = f"pmacctd-v{version}" + (f"-s{sampling}" if sampling else "")
@@ -118,7 +122,10 @@ def pmacctd(pcap, port, workdir, version=9, sampling=None, host=hs_util.LOOPBACK
             pidfile=os.path.join(workdir, f"{tag}.pid"), logfile=logfile, pcap=replay,
             buffer_size=PMACCTD_BUFFER_SIZE, target=_target(host, port), version=version,
             engine=engine, sampling=f"sampling_rate: {sampling}\n" if sampling else ""))
-    log = lambda: _read(logfile) if os.path.exists(logfile) else ""  # noqa: E731
+
+    def log():
+        return _read(logfile) if os.path.exists(logfile) else ""
+
     started = time.monotonic()
     with hs_util.Process(["pmacctd", "-f", conf], workdir, name=tag) as p:
         hs_util.wait_for(lambda: PMACCTD_FINISHED in log() or not p.running(), timeout,

@@ -101,14 +101,14 @@ class Process:
         self._stderr = open(self.stderr_path, "wb")
         self._stdout = open(self.stdout_path, "wb")
         self._stdout_reader = None
-        self.proc = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=self._stdout,
-            stderr=self._stderr,
-            start_new_session=True,
-            env=env,
-        )
+        try:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                         stdout=self._stdout, stderr=self._stderr,
+                                         start_new_session=True, env=env)
+        except OSError as e:
+            self._stdout.close()
+            self._stderr.close()
+            raise HarnessError(f"cannot start {self.argv[0]}: {e}") from None
         if capture_stdout:
             self._stdout_reader = open(self.stdout_path, "rb")
         self._partial = b""
@@ -185,9 +185,12 @@ class Process:
         self.close()
 
 
-def run(argv, timeout, log_dir, name=None):
-    """Run a program to completion with a hard timeout; raise on non-zero exit."""
-    with Process(argv, log_dir, name=name) as p:
+def run(argv, timeout, log_dir, name=None, env=None):
+    """Run a program to completion with a hard timeout; raise on non-zero exit.
+
+    Returns its standard output.
+    """
+    with Process(argv, log_dir, name=name, env=env) as p:
         rc = p.wait(timeout)
         if rc != 0:
             raise HarnessError(f"{p.name} exited {rc}: {' '.join(p.argv)}\n{p.tail()}")
