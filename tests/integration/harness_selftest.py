@@ -12,6 +12,7 @@ Usage: harness_selftest.py [TEST ...]   (default: all; names as printed)
 """
 
 import collections
+import ipaddress
 import os
 import re
 import socket
@@ -87,6 +88,17 @@ def test_pcap_tcp_complete(tmp):
     check(len(by_conn) == 30, f"{len(by_conn)} TCP connections, want 30")
     for flags in by_conn.values():
         check(flags[:2] == ["S", "SA"] and flags[-3:] == ["FA", "FA", "A"], f"flags {flags}")
+
+
+def test_pcap_chosen_endpoints(tmp):
+    servers, clients = ["198.18.5.5", "2001:db8:ffff::5"], ["100.64.1.1"]
+    cap = hs_pcap.generate(os.path.join(tmp, "a.pcap"), 2, 40, v6_fraction=0.5,
+                           services=["https"], clients=clients, servers=servers)
+    upstream = [f for f in cap.expected if f.dport == 443]
+    check(len(upstream) == 40 and {f.dst for f in upstream} == set(servers), "servers")
+    check({f.src for f in upstream if f.family == 4} == set(clients), "IPv4 clients")
+    check(all(ipaddress.ip_address(f.src) in hs_pcap.SUBSCRIBERS6
+              for f in upstream if f.family == 6), "random IPv6 clients")
 
 
 def test_pcap_trailer(tmp):

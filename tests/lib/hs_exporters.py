@@ -88,9 +88,12 @@ nfprobe_receiver[np]: {target}
 nfprobe_version[np]: {version}
 nfprobe_engine[np]: {engine}
 aggregate[np]: src_host,dst_host,src_port,dst_port,proto,tos
-nfprobe_timeouts[np]: tcp=2:udp=2:maxlife=5:expint=1
+nfprobe_timeouts[np]: tcp=30:udp=30:maxlife=120:expint=1
 {sampling}"""
 
+# Idle timeouts far above any gap inside a generated conversation, so that a
+# slow read on a loaded machine never splits a flow; SIGINT flushes the rest.
+#
 # pmacctd 1.7.7 hands its last packet buffer to the plugin twice when a
 # savefile ends, double-counting the capture's final packets.  A small buffer
 # (a few packets) plus a trailer flow longer than it keeps the duplicates in

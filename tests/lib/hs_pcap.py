@@ -195,31 +195,45 @@ def _udp_conversation(b, rng, req, resp, exchanges, one_way):
             b.udp(False, rng.randint(*resp))
 
 
-def generate(path, seed, flows, period=3 * 3600.0, v6_fraction=0.2,
-             start=1700000000.0, gap=0.2, max_exchanges=4, services=None):
-    """Write a pcap of `flows` conversations to `path`; return a Capture.
+def _pick(rng, choices, v6, net4, net6):
+    """An address from `choices` of the wanted family, or a random one."""
+    family = [a for a in choices or () if (":" in a) == v6]
+    if family:
+        return str(ipaddress.ip_address(family[rng.randrange(len(family))]))
+    return _random_host(rng, net6 if v6 else net4)
+
+
+def generate(path, seed, conversations, period=3 * 3600.0, v6_fraction=0.2,
+             start=1700000000.0, gap=0.2, max_exchanges=4, services=None,
+             clients=None, servers=None):
+    """Write a pcap of `conversations` to `path`; return a Capture.
 
     `seed` makes it reproducible; `period` spreads conversation starts over
     that many seconds from `start`; `v6_fraction` of conversations are IPv6;
     each has 1..`max_exchanges` request/response exchanges with packets at
     most `gap` seconds apart.  A fifth of the CoAP conversations are one-way
     (non-confirmable messages), so some conversations give a single record.
+    `services` limits the services (names of SERVICES); `clients` and
+    `servers`, lists of addresses, replace the random subscriber and backend
+    addresses of their family (to reach a signature's endpoints, say).
     """
     rng = random.Random(seed)
     names = sorted(services or SERVICES)
     used = set()
     frames, expected = [], []
-    for _ in range(flows):
+    for _ in range(conversations):
         service = names[rng.randrange(len(names))]
         proto, port, req, resp = SERVICES[service]
         v6 = rng.random() < v6_fraction
-        while True:
-            client = _random_host(rng, SUBSCRIBERS6 if v6 else SUBSCRIBERS4)
-            server = _random_host(rng, BACKENDS6 if v6 else BACKENDS4)
+        for _attempt in range(1000):
+            client = _pick(rng, clients, v6, SUBSCRIBERS4, SUBSCRIBERS6)
+            server = _pick(rng, servers, v6, BACKENDS4, BACKENDS6)
             sport = rng.randrange(32768, 61000)
             if (client, server, sport, port, proto) not in used:
                 used.add((client, server, sport, port, proto))
                 break
+        else:
+            raise ValueError("no unused 5-tuple left for another conversation")
         t0 = start + rng.uniform(0, period)
         b = _Builder(rng, client, server, sport, port, proto, t0, gap)
         exchanges = rng.randint(1, max_exchanges)
