@@ -47,9 +47,11 @@ struct hs_server {
 static void on_flows(void *ctx, const hs_flow *flows, size_t n)
 {
     hs_server *s = ctx;
-    if (s->opts.dump_flows)
+    if (s->opts.dump_flows) {
         for (size_t i = 0; i < n; i++)
             hs_flowdump_write(stdout, &s->cur_exporter, &flows[i]);
+        fflush(stdout); /* a debugging aid: show records as they come */
+    }
 }
 
 static void on_datagram(void *ctx, const struct sockaddr *src, uint8_t *buf,

@@ -10,6 +10,8 @@
  */
 #include "udp.h"
 
+#include "log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/sock_diag.h>
@@ -27,6 +29,7 @@ struct hs_udp {
     hs_udp_recv_fn fn;
     void *ctx;
     uint64_t rcvbuf;
+    hs_ratelimit error_rl;
     char name[64];
     uint8_t buf[HS_UDP_SLOT * HS_UDP_SLOTS];
 };
@@ -43,11 +46,17 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 {
     (void)buf;
     hs_udp *u = h->data;
-    if (nread <= 0 || !addr || (flags & UV_UDP_MMSG_FREE))
+    if (nread < 0) {
+        hs_log_rl(&u->error_rl, HS_LOG_WARNING, "%s: receive: %s", u->name,
+                  uv_strerror((int)nread));
+        return;
+    }
+    if (!addr || (flags & UV_UDP_MMSG_FREE))
         return; /* nothing more, or the end of a recvmmsg batch */
-    if (flags & UV_UDP_PARTIAL)
-        return; /* longer than 64 KiB: cannot be a flow export */
-    u->fn(u->ctx, addr, (uint8_t *)buf->base, (size_t)nread);
+    /* an empty datagram (nread 0) is decoded, and counted, like any other;
+     * one longer than 64 KiB (UV_UDP_PARTIAL) cannot be an export either */
+    u->fn(u->ctx, addr, (uint8_t *)buf->base,
+          (flags & UV_UDP_PARTIAL) ? 0 : (size_t)nread);
 }
 
 static void format_name(hs_udp *u, const hs_ip *ip, uint16_t port)

@@ -183,8 +183,7 @@ class HaystackdCollector(Collector):
     SIGTERM, which must exit 0, and returns every line starting with "{".
     `signatures` defaults to the shipped conf/signatures.json; `extra` is
     appended to the config as is.
-    `command` replaces `$HS_BIN_DIR/daemon/haystackd` (for example with
-    hs_refcollector.py, which speaks the same interface).
+    `command` replaces `$HS_BIN_DIR/daemon/haystackd`.
     """
 
     name = "haystackd"
