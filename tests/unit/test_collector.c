@@ -708,6 +708,75 @@ static void test_ipv6_and_vendor_fields(void **state)
     hs_collector_free(c);
 }
 
+/* softflowd's IPFIX: uptime-relative times, the boot time announced in an
+ * options record (systemInitTimeMilliseconds), sampling by 305/306. */
+static void test_ipfix_boot_time_from_options(void **state)
+{
+    (void)state;
+    hs_collector *c = new_collector(NULL);
+    tu_msg *m = malloc(sizeof(*m));
+    const uint64_t boot = 1799999000000ull;
+    tu_msg_begin_ipfix(m, 1800000000, 0, 0);
+    tu_set_begin(m, 3);
+    tu_put16(m, 300);
+    tu_put16(m, 4);
+    tu_put16(m, 1);
+    tu_put16(m, 143);
+    tu_put16(m, 4);
+    tu_put16(m, 160);
+    tu_put16(m, 8);
+    tu_put16(m, 305);
+    tu_put16(m, 4);
+    tu_put16(m, 306);
+    tu_put16(m, 4);
+    tu_set_end(m);
+    tu_set_begin(m, 300);
+    tu_put32(m, 1);
+    tu_put64(m, boot);
+    tu_put32(m, 1);
+    tu_put32(m, 99);
+    tu_set_end(m);
+    tu_set_begin(m, 2);
+    tu_put16(m, 301);
+    tu_put16(m, 4);
+    tu_put16(m, 8);
+    tu_put16(m, 4);
+    tu_put16(m, 12);
+    tu_put16(m, 4);
+    tu_put16(m, 22);
+    tu_put16(m, 4);
+    tu_put16(m, 21);
+    tu_put16(m, 4);
+    tu_set_end(m);
+    tu_set_begin(m, 301);
+    tu_put32(m, 0x64400001);
+    tu_put32(m, 0xc6120005);
+    tu_put32(m, 990000); /* 990 s after boot */
+    tu_put32(m, 995500);
+    tu_set_end(m);
+    tu_msg_end(m);
+    assert_int_equal(feed(c, src1(), m), 1);
+    assert_int_equal(captured[0].start_ms, boot + 990000);
+    assert_int_equal(captured[0].end_ms, boot + 995500);
+    assert_int_equal(captured[0].sampling, 100);
+
+    /* 60 days later the 32-bit uptime has wrapped: still the right time */
+    uint64_t later = boot + 60ull * 86400 * 1000;
+    tu_msg_begin_ipfix(m, (uint32_t)(later / 1000), 1, 0);
+    tu_set_begin(m, 301);
+    tu_put32(m, 0x64400001);
+    tu_put32(m, 0xc6120005);
+    tu_put32(m, (uint32_t)(later - 5000 - boot));
+    tu_put32(m, (uint32_t)(later - 1000 - boot));
+    tu_set_end(m);
+    tu_msg_end(m);
+    assert_int_equal(feed(c, src1(), m), 1);
+    assert_int_equal(captured[1].start_ms, later - 5000);
+    assert_int_equal(captured[1].end_ms, later - 1000);
+    free(m);
+    hs_collector_free(c);
+}
+
 /* Random corruption of valid messages, bounded: counted, never a crash. */
 static void test_random_corruption(void **state)
 {
@@ -764,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_template_expiry_and_cap),
         cmocka_unit_test(test_exporter_and_domain_caps),
         cmocka_unit_test(test_ipv6_and_vendor_fields),
+        cmocka_unit_test(test_ipfix_boot_time_from_options),
         cmocka_unit_test(test_random_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
