@@ -40,6 +40,12 @@ typedef struct hs_rule {
     unsigned set;           /* HS_RULE_* bits present in the file */
 } hs_rule;
 
+/*
+ * The rule a signature follows: the fields its file set (own->set), the
+ * others from defaults (the [detect] section). The result's set is own's.
+ */
+hs_rule hs_rule_merge(const hs_rule *own, const hs_rule *defaults);
+
 typedef struct hs_signature {
     char *id;               /* unique, e.g. "echo_cat" */
     char *name;             /* human-readable; defaults to id */
