@@ -168,6 +168,16 @@ static uint32_t *sub_held(const hs_engine *e, const hs_sub *r)
                                    : hs_pool_at(&e->held_pool, r->held);
 }
 
+/* Room for the domain list of an event of any signature. */
+static int alloc_seen(hs_engine *e, uint32_t n)
+{
+    uint32_t *s = realloc(e->seen, (n ? n : 1) * sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    e->seen = s;
+    return 0;
+}
+
 /* ---- events -------------------------------------------------------- */
 
 static void emit(hs_engine *e, uint32_t idx, hs_event_type type,
@@ -481,8 +491,9 @@ static void apply_hit(hs_engine *e, const hs_hit *h)
     hs_evidence *ev = entry_get(e, idx, h->domain);
     if (!ev) {
         e->c.hits_dropped_nomem++;
-        if (hs_subtable_at(e->subs, idx)->n_ev == 0)
-            visit(e, idx);
+        const hs_sub *r = hs_subtable_at(e->subs, idx);
+        if (r->n_ev == 0 && r->n_held == 0)
+            sub_remove(e, idx);
         return;
     }
     hs_evidence_add(ev, (uint32_t)b, (uint32_t)(h->time_ms / 1000));
@@ -515,6 +526,164 @@ size_t hs_engine_advance(hs_engine *e, uint64_t now_ms)
     return run_wheel(e, e->conf.sweep_budget);
 }
 
+/* ---- replacing the sigset ------------------------------------------ */
+
+/*
+ * Under the old set: catches every record up, drops the idle ones and
+ * ends detections of signatures the new set lacks. Leaves every record's
+ * clock at the watermark.
+ */
+static void swap_settle(hs_engine *e, const int32_t *smap)
+{
+    for (uint32_t i = 0; i < hs_subtable_count(e->subs);) {
+        catch_up(e, i);
+        hs_sub *r = hs_subtable_at(e->subs, i);
+        for (uint32_t k = 0; k < r->n_held;) {
+            uint32_t sig = sub_held(e, r)[k];
+            if (smap[sig] >= 0) {
+                k++;
+                continue;
+            }
+            emit(e, i, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock);
+            held_remove(e, i, k);
+            r = hs_subtable_at(e->subs, i);
+        }
+        if (r->n_ev == 0 && r->n_held == 0) {
+            sub_remove(e, i);       /* the last record is now i */
+            e->c.evictions++;
+            continue;
+        }
+        i++;
+    }
+}
+
+/* Moves a ring aged to old_clock in buckets of old_w to new buckets. */
+static void rebucket(hs_evidence *ev, uint32_t old_clock, uint64_t old_w,
+                     uint32_t new_clock, uint64_t new_w)
+{
+    hs_evidence moved = *ev;
+    memset(moved.hits, 0, sizeof(moved.hits));
+    uint32_t lo = old_clock >= HS_WINDOW_BUCKETS - 1
+                      ? old_clock - (HS_WINDOW_BUCKETS - 1) : 0;
+    for (uint32_t b = lo; b <= old_clock; b++) {
+        uint32_t n = ev->hits[b % HS_WINDOW_BUCKETS];
+        uint64_t nb = (uint64_t)b * old_w / new_w;
+        if (n == 0 || nb + HS_WINDOW_BUCKETS <= new_clock)
+            continue;
+        uint8_t *slot = &moved.hits[nb % HS_WINDOW_BUCKETS];
+        *slot = (uint8_t)(*slot + n > HS_WINDOW_BUCKET_MAX
+                              ? HS_WINDOW_BUCKET_MAX : *slot + n);
+    }
+    *ev = moved;
+}
+
+static int by_domain(const void *a, const void *b)
+{
+    const hs_evidence *x = a, *y = b;
+    return x->domain < y->domain ? -1 : x->domain > y->domain;
+}
+
+/* Renumbers one record's entries and detections for the new set. */
+static void swap_remap(hs_engine *e, uint32_t idx, const int32_t *dmap,
+                       const int32_t *smap, uint64_t old_w)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    hs_evidence *ev = sub_ev(e, r);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < r->n_ev; i++) {
+        if (dmap[ev[i].domain] < 0)
+            continue;
+        ev[kept] = ev[i];
+        ev[kept].domain = (uint32_t)dmap[ev[i].domain];
+        if (old_w != e->sv.width_ms)
+            rebucket(&ev[kept], r->clock, old_w, e->wm_b, e->sv.width_ms);
+        kept++;
+    }
+    qsort(ev, kept, sizeof(*ev), by_domain);
+    e->c.entries -= r->n_ev - kept;
+    list_fit(&e->ev_pool, &r->ev, r->n_ev, kept);
+    r->n_ev = (uint16_t)kept;
+    uint32_t *held = sub_held(e, r);
+    for (uint32_t k = 0; k < r->n_held; k++)
+        held[k] = (uint32_t)smap[held[k]];
+    /* The clock is in the new buckets now; aging drops what the new
+     * windows no longer cover. */
+    r->clock = e->wm_b;
+    age_entries(e, idx);
+}
+
+/* Under the new set: rules that changed may lapse or hold now. */
+static void swap_reevaluate(hs_engine *e, uint32_t idx)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    for (uint32_t k = 0; k < r->n_held;) {
+        uint32_t sig = sub_held(e, r)[k];
+        if (sig_holds(e, r, sig, r->clock)) {
+            k++;
+            continue;
+        }
+        emit(e, idx, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock);
+        held_remove(e, idx, k);
+        r = hs_subtable_at(e->subs, idx);
+    }
+    for (uint32_t i = 0; i < r->n_ev; i++) {
+        evaluate(e, idx, sub_ev(e, r)[i].domain, e->wm_ms);
+        r = hs_subtable_at(e->subs, idx);
+    }
+}
+
+static int32_t *name_map(const hs_sigset *from, const hs_sigset *to,
+                         bool domains)
+{
+    uint32_t n = domains ? hs_sigset_n_domains(from) : hs_sigset_n_sigs(from);
+    int32_t *map = malloc((n ? n : 1) * sizeof(*map));
+    if (!map)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++)
+        map[i] = domains
+                     ? hs_sigset_find_domain(to, hs_sigset_domain(from, i)->name)
+                     : hs_sigset_find_sig(to, hs_sigset_sig(from, i)->id);
+    return map;
+}
+
+int hs_engine_swap_sigset(hs_engine *e, const hs_sigset *s)
+{
+    sig_view nv;
+    if (sig_view_init(&nv, s, &e->conf) < 0)
+        return -ENOMEM;
+    int32_t *dmap = name_map(e->sv.set, s, true);
+    int32_t *smap = name_map(e->sv.set, s, false);
+    uint32_t seen = nv.max_sig_domains > e->sv.max_sig_domains
+                        ? nv.max_sig_domains : e->sv.max_sig_domains;
+    if (!dmap || !smap || alloc_seen(e, seen) < 0) {
+        free(dmap);
+        free(smap);
+        sig_view_fini(&nv);
+        return -ENOMEM;
+    }
+    swap_settle(e, smap);
+    uint64_t old_w = e->sv.width_ms;
+    sig_view_fini(&e->sv);
+    e->sv = nv;
+    e->wm_b = (uint32_t)(e->wm_ms / nv.width_ms);
+    e->swept = e->wm_b;
+    e->in_list = false;
+    for (uint32_t i = 0; i < hs_subtable_count(e->subs);) {
+        swap_remap(e, i, dmap, smap, old_w);
+        swap_reevaluate(e, i);
+        const hs_sub *r = hs_subtable_at(e->subs, i);
+        if (r->n_ev == 0 && r->n_held == 0) {
+            sub_remove(e, i);
+            e->c.evictions++;
+            continue;
+        }
+        reschedule(e, i++);
+    }
+    free(dmap);
+    free(smap);
+    return 0;
+}
+
 /* ---- lifecycle ----------------------------------------------------- */
 
 static int conf_check(const hs_engine_conf *c)
@@ -530,15 +699,6 @@ static int conf_check(const hs_engine_conf *c)
             p->len > (p->ip.af == HS_AF_V4 ? 32 : 128))
             return -EINVAL;
     }
-    return 0;
-}
-
-static int alloc_seen(hs_engine *e, uint32_t n)
-{
-    uint32_t *s = realloc(e->seen, (n ? n : 1) * sizeof(*s));
-    if (!s)
-        return -ENOMEM;
-    e->seen = s;
     return 0;
 }
 
