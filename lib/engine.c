@@ -23,6 +23,8 @@
 
 /* Records examined to find an idle subscriber when the cap is reached. */
 enum { CAP_SWEEP_BUDGET = 64 };
+/* Hits whose memory is prefetched together (see hs_engine_apply). */
+enum { PREFETCH_GROUP = 16 };
 
 /* What the engine derives from a sigset: rules and per-domain spans. */
 typedef struct sig_view {
@@ -61,7 +63,7 @@ void hs_engine_conf_init(hs_engine_conf *c)
     c->min_hits = 1;
     c->ipv6_prefix_len = HS_V6_PREFIX_DEFAULT;
     c->max_subscribers = 10000000;
-    c->sweep_budget = 65536;
+    c->sweep_budget = 8192;
 }
 
 /* ---- sigset-derived tables ---------------------------------------- */
@@ -338,6 +340,29 @@ static void reschedule(hs_engine *e, uint32_t idx)
     hs_subtable_schedule(e->subs, idx, d);
 }
 
+/*
+ * The cheap update after a hit that changed nothing but one bucket of one
+ * entry (the record was scheduled and caught up, and no rule changed):
+ * the new bucket can only make an idle deadline later, or the next
+ * boundary of a record with detections earlier.
+ */
+static void reschedule_hit(hs_engine *e, uint32_t idx, uint32_t domain,
+                           uint32_t b)
+{
+    const hs_sub *r = hs_subtable_at(e->subs, idx);
+    uint32_t lens[2] = {e->sv.nb_min[domain], e->sv.nb_max[domain]};
+    uint32_t d = r->deadline;
+    for (int k = 0; k < 2; k++) {
+        uint32_t leaves = b + lens[k];
+        if (r->n_held == 0 && leaves > d)
+            d = leaves;
+        if (r->n_held > 0 && leaves > r->clock && leaves < d)
+            d = leaves;
+    }
+    if (d != r->deadline)
+        hs_subtable_schedule(e->subs, idx, d);
+}
+
 static void sub_remove(hs_engine *e, uint32_t idx)
 {
     hs_sub *r = hs_subtable_at(e->subs, idx);
@@ -439,15 +464,34 @@ static hs_evidence *entry_get(hs_engine *e, uint32_t idx, uint32_t domain)
     return &ev[pos];
 }
 
-/* Rules of the signatures holding the domain just hit. */
+/*
+ * A hit can only make a rule true by making its domain count as seen for
+ * the signature: the domain's count in the signature's window reaching
+ * min_hits just now. Any other hit leaves the rule as false as it was.
+ */
+static bool just_seen(const hs_engine *e, const hs_sub *r, uint32_t domain,
+                      uint32_t sig)
+{
+    const hs_rule_eff *rule = &e->sv.rules[sig];
+    const hs_evidence *ev = hs_evidence_find(sub_ev(e, r), r->n_ev, domain);
+    return ev && hs_evidence_count(ev, r->clock, r->clock, rule->nb) ==
+                     rule->min_hits;
+}
+
+/*
+ * Evaluates the rules of the signatures holding a domain and reports the
+ * ones that became true. on_hit: the domain was just hit, so only the
+ * signatures for which it just became seen can change.
+ */
 static void evaluate(hs_engine *e, uint32_t idx, uint32_t domain,
-                     uint64_t time_ms)
+                     uint64_t time_ms, bool on_hit)
 {
     const hs_domain *dom = hs_sigset_domain(e->sv.set, domain);
     for (uint32_t k = 0; k < dom->n_sigs; k++) {
         uint32_t sig = dom->sigs[k];
         const hs_sub *r = hs_subtable_at(e->subs, idx);
-        if (is_held(e, r, sig) || !sig_holds(e, r, sig, r->clock))
+        if ((on_hit && !just_seen(e, r, domain, sig)) || is_held(e, r, sig) ||
+            !sig_holds(e, r, sig, r->clock))
             continue;
         if (held_add(e, idx, sig) < 0) {
             e->c.hits_dropped_nomem++;
@@ -483,40 +527,73 @@ static void apply_hit(hs_engine *e, const hs_hit *h)
         return;
     }
     uint32_t idx = hs_subtable_find(e->subs, &h->sub);
-    if (idx == HS_SUB_NONE)
+    bool known = idx != HS_SUB_NONE;
+    if (!known)
         idx = new_subscriber(e, &h->sub);
     if (idx == HS_SUB_NONE)
         return;
+    const hs_sub *r = hs_subtable_at(e->subs, idx);
+    bool settled = known && r->clock == e->wm_b;
+    uint16_t held_before = r->n_held;
     catch_up(e, idx);
     hs_evidence *ev = entry_get(e, idx, h->domain);
     if (!ev) {
         e->c.hits_dropped_nomem++;
-        const hs_sub *r = hs_subtable_at(e->subs, idx);
+        r = hs_subtable_at(e->subs, idx);
         if (r->n_ev == 0 && r->n_held == 0)
             sub_remove(e, idx);
         return;
     }
     hs_evidence_add(ev, (uint32_t)b, (uint32_t)(h->time_ms / 1000));
     e->c.hits++;
-    evaluate(e, idx, h->domain, h->time_ms);
-    reschedule(e, idx);
+    evaluate(e, idx, h->domain, h->time_ms, true);
+    if (settled && hs_subtable_at(e->subs, idx)->n_held == held_before)
+        reschedule_hit(e, idx, h->domain, (uint32_t)b);
+    else
+        reschedule(e, idx);
+}
+
+/*
+ * Hits of a batch go to random subscribers among millions: each one's
+ * index slot, record and evidence are cache misses. Announcing them a
+ * group ahead lets the misses overlap instead of queueing.
+ */
+static void prefetch_group(const hs_engine *e, const hs_hit *hits, size_t n)
+{
+    const hs_sub *recs[PREFETCH_GROUP];
+    for (size_t i = 0; i < n; i++)
+        hs_subtable_prefetch_slot(e->subs, &hits[i].sub);
+    for (size_t i = 0; i < n; i++)
+        recs[i] = hs_subtable_prefetch_rec(e->subs, &hits[i].sub);
+    for (size_t i = 0; i < n; i++)
+        if (recs[i] && recs[i]->ev != HS_POOL_NONE)
+            __builtin_prefetch(hs_pool_at(&e->ev_pool, recs[i]->ev));
 }
 
 void hs_engine_apply(hs_engine *e, const hs_hit *hits, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        apply_hit(e, &hits[i]);
+    for (size_t i = 0; i < n; i += PREFETCH_GROUP) {
+        size_t k = n - i < PREFETCH_GROUP ? n - i : PREFETCH_GROUP;
+        prefetch_group(e, &hits[i], k);
+        for (size_t j = 0; j < k; j++)
+            apply_hit(e, &hits[i + j]);
+    }
 }
 
 void hs_engine_flows(void *engine, const hs_flow *flows, size_t n)
 {
     hs_engine *e = engine;
-    hs_hit hits[HS_MATCH_MAX_HITS];
+    hs_hit hits[4 * HS_MATCH_MAX_HITS];
+    size_t used = 0, room = sizeof(hits) / sizeof(hits[0]);
     for (size_t i = 0; i < n; i++) {
-        size_t k = hs_match_flow(e->sv.set, &e->mconf, &flows[i], hits,
-                                 HS_MATCH_MAX_HITS, &e->c.match);
-        hs_engine_apply(e, hits, k);
+        if (room - used < HS_MATCH_MAX_HITS) {
+            hs_engine_apply(e, hits, used);
+            used = 0;
+        }
+        used += hs_match_flow(e->sv.set, &e->mconf, &flows[i], hits + used,
+                              HS_MATCH_MAX_HITS, &e->c.match);
     }
+    hs_engine_apply(e, hits, used);
 }
 
 size_t hs_engine_advance(hs_engine *e, uint64_t now_ms)
@@ -627,7 +704,7 @@ static void swap_reevaluate(hs_engine *e, uint32_t idx)
         r = hs_subtable_at(e->subs, idx);
     }
     for (uint32_t i = 0; i < r->n_ev; i++) {
-        evaluate(e, idx, sub_ev(e, r)[i].domain, e->wm_ms);
+        evaluate(e, idx, sub_ev(e, r)[i].domain, e->wm_ms, false);
         r = hs_subtable_at(e->subs, idx);
     }
 }
@@ -767,8 +844,10 @@ void hs_engine_get_counters(const hs_engine *e, hs_engine_counters *c)
     *c = e->c;
     c->subscribers = hs_subtable_count(e->subs);
     c->watermark_ms = e->wm_ms;
-    c->bytes = hs_subtable_bytes(e->subs) + hs_pool_bytes(&e->ev_pool) +
-               hs_pool_bytes(&e->held_pool);
+    c->bytes_subscribers = hs_subtable_bytes(e->subs);
+    c->bytes_evidence = hs_pool_bytes(&e->ev_pool) +
+                        hs_pool_bytes(&e->held_pool);
+    c->bytes = c->bytes_subscribers + c->bytes_evidence;
 }
 
 int hs_engine_foreach(const hs_engine *e,

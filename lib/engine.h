@@ -35,7 +35,7 @@ typedef struct hs_engine_conf {
     size_t n_subscriber_prefixes;
     uint64_t max_subscribers;    /* default 10 M; >= 1 */
     uint32_t sweep_budget;       /* subscribers hs_engine_advance may visit
-                                  * per call (default 65536) */
+                                  * per call (default 8192) */
 } hs_engine_conf;
 
 void hs_engine_conf_init(hs_engine_conf *c);
@@ -55,6 +55,8 @@ typedef struct hs_engine_counters {
     uint64_t detections;         /* detected events */
     uint64_t expiries;           /* expired events */
     uint64_t bytes;              /* memory held by the state (allocated) */
+    uint64_t bytes_subscribers;  /* ... of it records and key index */
+    uint64_t bytes_evidence;     /* ... of it evidence and held lists */
     uint64_t watermark_ms;       /* latest event time seen */
     hs_match_stats match;        /* flows through hs_engine_flows */
 } hs_engine_counters;

@@ -90,6 +90,21 @@ uint32_t hs_subtable_find(const hs_subtable *t, const hs_subscriber *s)
     }
 }
 
+void hs_subtable_prefetch_slot(const hs_subtable *t, const hs_subscriber *s)
+{
+    __builtin_prefetch(&t->slots[hs_subscriber_hash(s) & t->mask]);
+}
+
+const hs_sub *hs_subtable_prefetch_rec(const hs_subtable *t,
+                                       const hs_subscriber *s)
+{
+    uint32_t i = t->slots[hs_subscriber_hash(s) & t->mask];
+    if (i == HS_SUB_NONE)
+        return NULL;
+    __builtin_prefetch(&t->recs[i]);
+    return &t->recs[i];
+}
+
 static void index_put(hs_subtable *t, uint32_t i)
 {
     uint32_t pos = rec_home(t, &t->recs[i]);

@@ -49,6 +49,15 @@ void hs_subtable_subscriber(const hs_subtable *t, uint32_t i,
 /* Record number of a key, or HS_SUB_NONE. */
 uint32_t hs_subtable_find(const hs_subtable *t, const hs_subscriber *s);
 /*
+ * Prefetch hints for a batch of lookups, so their cache misses overlap:
+ * first the index slot of each key, later (once those arrived) the record
+ * the slot names. Neither changes anything or has to be right.
+ */
+void hs_subtable_prefetch_slot(const hs_subtable *t, const hs_subscriber *s);
+const hs_sub *hs_subtable_prefetch_rec(const hs_subtable *t,
+                                       const hs_subscriber *s);
+
+/*
  * Adds a zeroed record for a key that is not present (ev, held, prev and
  * next set to none; not scheduled). Returns its number in *out, or -ENOMEM.
  */
