@@ -437,9 +437,7 @@ static uint32_t new_subscriber(hs_engine *e, const hs_subscriber *s)
         e->c.hits_dropped_nomem++;
         return HS_SUB_NONE;
     }
-    hs_sub *r = hs_subtable_at(e->subs, idx);
-    r->plen = s->plen;
-    r->clock = e->wm_b;
+    hs_subtable_at(e->subs, idx)->clock = e->wm_b;
     return idx;
 }
 

@@ -126,8 +126,10 @@ int hs_event_format_json(const hs_event *ev, const hs_sigset *s,
     }
     put_key(&o, "hits");
     put_fmt(&o, "%" PRIu64, ev->hits);
-    put_time(&o, "first_seen", ev->first_seen_ms);
-    put_time(&o, "last_seen", ev->last_seen_ms);
+    if (ev->last_seen_ms != 0) {
+        put_time(&o, "first_seen", ev->first_seen_ms);
+        put_time(&o, "last_seen", ev->last_seen_ms);
+    }
     put_domains(&o, ev, s);
     if (extra && extra[0]) {
         put_raw(&o, ",", 1);

@@ -5,8 +5,8 @@
  * The JSON object is the operator contract (CONTRACT.md, "Events"): event,
  * time, subscriber, signature, level, domains_seen, domains_total first, in
  * that order, then name, parent (when the signature has one), hits,
- * first_seen, last_seen, domains, then any extra fields the caller adds
- * (enrichment).
+ * first_seen and last_seen (when there is evidence), domains, then any
+ * extra fields the caller adds (enrichment).
  */
 #ifndef HS_EVENT_H
 #define HS_EVENT_H
@@ -32,7 +32,9 @@ typedef struct hs_event {
     uint32_t domains_seen;      /* domains counted as seen in the window */
     uint32_t domains_total;     /* the signature's domains */
     uint64_t hits;              /* hits in the window on its domains */
-    uint64_t first_seen_ms;     /* over the domains seen (1 s resolution) */
+    uint64_t first_seen_ms;     /* first and last hit on any of its domains
+                                 * still in evidence (1 s resolution); 0:
+                                 * no evidence left */
     uint64_t last_seen_ms;
     const uint32_t *domains;    /* the domains seen: domains_seen indices */
 } hs_event;

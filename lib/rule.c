@@ -78,15 +78,15 @@ void hs_rule_eval(const hs_signature *sig, const hs_rule_eff *r,
             continue;
         uint32_t hits = hs_evidence_count(&ev[i], clock, at, r->nb);
         v->hits += hits;
+        if (v->first_s == 0 || ev[i].first_s < v->first_s)
+            v->first_s = ev[i].first_s;
+        if (ev[i].last_s > v->last_s)
+            v->last_s = ev[i].last_s;
         if (hits < r->min_hits)
             continue;
         if (seen)
             seen[v->domains_seen] = ev[i].domain;
         v->domains_seen++;
-        if (v->first_s == 0 || ev[i].first_s < v->first_s)
-            v->first_s = ev[i].first_s;
-        if (ev[i].last_s > v->last_s)
-            v->last_s = ev[i].last_s;
     }
     v->holds = sig->n_domains > 0 && v->domains_seen >= r->min_domains &&
                (double)v->domains_seen / sig->n_domains >= r->min_fraction &&

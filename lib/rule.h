@@ -37,7 +37,8 @@ typedef struct hs_verdict {
     bool holds;
     uint32_t domains_seen;   /* domains with >= min_hits in the window */
     uint64_t hits;           /* hits in the window over all its domains */
-    uint32_t first_s, last_s;/* over the domains seen; 0 when none */
+    uint32_t first_s, last_s;/* first and last hit on any of its domains
+                              * with evidence; 0 when there is none */
 } hs_verdict;
 
 /*

@@ -234,6 +234,9 @@ static void test_ages_out_once(void **state)
     assert_int_equal(f.ev[1].time_ms, lapse);
     assert_true(lapse > T0 + 24 * HOUR - w && lapse <= T0 + 24 * HOUR);
     assert_int_equal(f.ev[1].domains_seen, 0);
+    assert_non_null(strstr(f.ev[1].json, "\"domains_seen\":0,"));
+    assert_non_null(strstr(f.ev[1].json,
+                           "\"last_seen\":\"2025-11-26T10:00:00Z\""));
     hs_engine_counters c = counters(&f);
     assert_int_equal(c.expiries, 1);
     assert_int_equal(c.detected, 0);
@@ -507,14 +510,13 @@ static void test_swap_keeps_evidence(void **state)
         "{\"name\":\"d\",\"endpoints\":[{\"prefix\":\"192.0.2.4\"}]}],"
         "\"signatures\":[{\"id\":\"s\",\"level\":\"product\","
         "\"domains\":[\"x\",\"c\",\"a\"],\"rule\":{\"min_domains\":2}}]}");
-    const hs_sigset *old = f.set;
     assert_int_equal(hs_engine_swap_sigset(f.eng, next), 0);
     /* "de" ended with an expired event, named from the old set. */
     assert_int_equal(f.n_ev, 2);
     assert_int_equal(f.ev[1].type, HS_EVENT_EXPIRED);
     assert_string_equal(f.ev[1].sig, "de");
     assert_int_equal(f.ev[1].time_ms, T0 + 3000);
-    hs_sigset_free((hs_sigset *)old);
+    hs_sigset_free(f.set);
     f.set = next;
     assert_string_equal(state_of(&f),
                         "203.0.113.7: a=2; 203.0.113.9: d=1");
