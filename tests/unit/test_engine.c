@@ -126,6 +126,43 @@ static hs_engine_counters counters(const fixture *f)
     return c;
 }
 
+typedef struct dump {
+    const hs_sigset *set;
+    char text[512];
+} dump;
+
+static int dump_sub(void *ctx, const hs_sub_view *v)
+{
+    dump *d = ctx;
+    char sub[64];
+    size_t n = strlen(d->text);
+    snprintf(d->text + n, sizeof(d->text) - n, "%s%s:", n ? "; " : "",
+             hs_subscriber_format(&v->subscriber, sub, sizeof(sub)));
+    for (uint32_t i = 0; i < v->n_evidence; i++) {
+        const hs_evidence *e = &v->evidence[i];
+        n = strlen(d->text);
+        snprintf(d->text + n, sizeof(d->text) - n, " %s=%u",
+                 hs_sigset_domain(d->set, e->domain)->name,
+                 hs_evidence_count(e, v->clock, v->clock,
+                                   HS_WINDOW_BUCKETS));
+    }
+    for (uint32_t i = 0; i < v->n_detected; i++) {
+        n = strlen(d->text);
+        snprintf(d->text + n, sizeof(d->text) - n, " [%s]",
+                 hs_sigset_sig(d->set, v->detected[i])->id);
+    }
+    return 0;
+}
+
+static const char *state_of(fixture *f)
+{
+    static dump d;
+    memset(&d, 0, sizeof(d));
+    d.set = hs_engine_sigset(f->eng);
+    assert_int_equal(hs_engine_foreach(f->eng, dump_sub, &d), 0);
+    return d.text;
+}
+
 #define SUB "203.0.113.7"
 #define A "192.0.2.1"
 #define B "192.0.2.2"
@@ -310,6 +347,125 @@ static void test_advance_is_bounded(void **state)
     teardown(&f);
 }
 
+static void test_windows_per_signature(void **state)
+{
+    (void)state;
+    /* "s" looks back 3 h, "long" 24 h over the same domain a: evidence
+     * is kept for the longer one after the shorter has lapsed. */
+    fixture f;
+    setup(&f, "{\"version\":1,\"domains\":["
+              "{\"name\":\"a\",\"endpoints\":[{\"prefix\":\"192.0.2.1\"}]}],"
+              "\"signatures\":["
+              "{\"id\":\"s\",\"level\":\"product\",\"domains\":[\"a\"],"
+              "\"rule\":{\"window\":\"3h\"}},"
+              "{\"id\":\"long\",\"level\":\"platform\",\"domains\":[\"a\"]}]}");
+    uint64_t w = hs_engine_bucket_ms(f.eng);
+    flow(&f, SUB, A, T0);
+    assert_int_equal(f.n_ev, 2);
+    hs_engine_advance(f.eng, T0 + 5 * HOUR);
+    assert_int_equal(f.n_ev, 3);
+    assert_string_equal(f.ev[2].sig, "s");
+    assert_int_equal(f.ev[2].type, HS_EVENT_EXPIRED);
+    assert_int_equal(f.ev[2].time_ms, (T0 / w + 2) * w);
+    assert_string_equal(state_of(&f), "203.0.113.7: a=1 [long]");
+    /* A new hit inside the long window detects "s" again. */
+    flow(&f, SUB, A, T0 + 6 * HOUR);
+    assert_int_equal(f.n_ev, 4);
+    assert_string_equal(f.ev[3].sig, "s");
+    assert_int_equal(f.ev[3].type, HS_EVENT_DETECTED);
+    hs_engine_advance(f.eng, T0 + 40 * HOUR);
+    assert_int_equal(f.n_ev, 6);
+    assert_int_equal(counters(&f).subscribers, 0);
+    teardown(&f);
+}
+
+static void test_watermark_never_goes_back(void **state)
+{
+    (void)state;
+    fixture f;
+    setup(&f, sigset_json("\"min_domains\":2"));
+    flow(&f, SUB, A, T0);
+    hs_engine_advance(f.eng, T0 + HOUR);
+    hs_engine_advance(f.eng, T0);
+    assert_int_equal(counters(&f).watermark_ms, T0 + HOUR);
+    flow(&f, SUB, B, T0 + 1000);
+    assert_int_equal(f.n_ev, 1);
+    teardown(&f);
+}
+
+static void test_bad_hits_counted(void **state)
+{
+    (void)state;
+    fixture f;
+    setup(&f, sigset_json("\"min_domains\":1"));
+    hs_hit h[2] = {
+        {.sub = {.key = 1, .af = HS_AF_V4, .plen = 32}, .domain = 999,
+         .time_ms = T0},
+        {.sub = {.key = 1, .af = HS_AF_V4, .plen = 32}, .domain = 0,
+         .time_ms = UINT64_MAX},
+    };
+    hs_engine_apply(f.eng, h, 2);
+    hs_engine_counters c = counters(&f);
+    assert_int_equal(c.hits_stale, 1);
+    assert_int_equal(c.hits_bad_time, 1);
+    assert_int_equal(c.hits, 0);
+    assert_int_equal(c.watermark_ms, 0);
+    teardown(&f);
+}
+
+/* Events of a run, in a canonical order, as text. */
+static void sort_events(fixture *f)
+{
+    for (size_t i = 1; i < f->n_ev; i++)
+        for (size_t j = i; j > 0 && strcmp(f->ev[j - 1].json,
+                                           f->ev[j].json) > 0; j--) {
+            seen_event tmp = f->ev[j];
+            f->ev[j] = f->ev[j - 1];
+            f->ev[j - 1] = tmp;
+        }
+}
+
+/*
+ * Pseudo-random flows over a week, quiet for 20 hours after every 60 so
+ * that rules lapse mid-stream; with a timer calling advance at the flows'
+ * time every third flow, or without.
+ */
+static void replay(fixture *f, bool with_timer)
+{
+    const char *subs[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3",
+                          "2001:db8:5:500::1", "2001:db8:5:5ff::2"};
+    const char *backends[] = {A, B, C};
+    uint32_t x = 12345;
+    uint64_t t = T0;
+    for (int i = 0; i < 400; i++) {
+        x = x * 1103515245u + 12345u;
+        t += (x >> 8) % (40 * 60 * 1000) + (i % 60 == 59 ? 20 * HOUR : 0);
+        flow(f, subs[(x >> 4) % 5], backends[(x >> 12) % 3], t);
+        if (with_timer && i % 3 == 0)
+            hs_engine_advance(f->eng, t);
+    }
+    while (hs_engine_advance(f->eng, t + 72 * HOUR) > 0)
+        ;
+}
+
+static void test_replay_equals_live(void **state)
+{
+    (void)state;
+    fixture live, fast;
+    setup(&live, sigset_json("\"min_domains\":2,\"min_hits\":2"));
+    setup(&fast, sigset_json("\"min_domains\":2,\"min_hits\":2"));
+    replay(&live, true);
+    replay(&fast, false);
+    assert_true(live.n_ev > 4);
+    assert_int_equal(live.n_ev, fast.n_ev);
+    sort_events(&live);
+    sort_events(&fast);
+    for (size_t i = 0; i < live.n_ev; i++)
+        assert_string_equal(live.ev[i].json, fast.ev[i].json);
+    teardown(&live);
+    teardown(&fast);
+}
+
 /* ---- subscribers --------------------------------------------------- */
 
 static void test_ipv6_prefix_aggregates(void **state)
@@ -451,43 +607,6 @@ static void test_parent_in_events(void **state)
 
 /* ---- swapping the signature set ------------------------------------ */
 
-typedef struct dump {
-    const hs_sigset *set;
-    char text[512];
-} dump;
-
-static int dump_sub(void *ctx, const hs_sub_view *v)
-{
-    dump *d = ctx;
-    char sub[64];
-    size_t n = strlen(d->text);
-    snprintf(d->text + n, sizeof(d->text) - n, "%s%s:", n ? "; " : "",
-             hs_subscriber_format(&v->subscriber, sub, sizeof(sub)));
-    for (uint32_t i = 0; i < v->n_evidence; i++) {
-        const hs_evidence *e = &v->evidence[i];
-        n = strlen(d->text);
-        snprintf(d->text + n, sizeof(d->text) - n, " %s=%u",
-                 hs_sigset_domain(d->set, e->domain)->name,
-                 hs_evidence_count(e, v->clock, v->clock,
-                                   HS_WINDOW_BUCKETS));
-    }
-    for (uint32_t i = 0; i < v->n_detected; i++) {
-        n = strlen(d->text);
-        snprintf(d->text + n, sizeof(d->text) - n, " [%s]",
-                 hs_sigset_sig(d->set, v->detected[i])->id);
-    }
-    return 0;
-}
-
-static const char *state_of(fixture *f)
-{
-    static dump d;
-    memset(&d, 0, sizeof(d));
-    d.set = hs_engine_sigset(f->eng);
-    assert_int_equal(hs_engine_foreach(f->eng, dump_sub, &d), 0);
-    return d.text;
-}
-
 static void test_swap_keeps_evidence(void **state)
 {
     (void)state;
@@ -590,6 +709,10 @@ int main(void)
         cmocka_unit_test(test_expiry_time_without_advance),
         cmocka_unit_test(test_late_hit),
         cmocka_unit_test(test_advance_is_bounded),
+        cmocka_unit_test(test_windows_per_signature),
+        cmocka_unit_test(test_watermark_never_goes_back),
+        cmocka_unit_test(test_bad_hits_counted),
+        cmocka_unit_test(test_replay_equals_live),
         cmocka_unit_test(test_ipv6_prefix_aggregates),
         cmocka_unit_test(test_subscriber_prefixes_choose_side),
         cmocka_unit_test(test_both_backends),
