@@ -3,8 +3,8 @@
  * are found: by key (an open-addressing index) and by deadline (a wheel).
  *
  * Records sit in one dense array, so iterating them (sweeps, saving state)
- * is a linear walk and a record costs its own 40 bytes plus a 4-byte index
- * slot. The index maps a key's hash to a record number with linear probing
+ * is a linear walk and a record costs its own 40 bytes plus 4-byte index
+ * slots (the index is kept under 5/8 full). The index maps a key's hash to a record number with linear probing
  * and backward-shift deletion (no tombstones). Removing a record moves the
  * last record into its place; the index and the wheel are fixed up here,
  * which is why the three structures share one file.
