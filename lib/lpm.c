@@ -21,16 +21,18 @@
  *   compression) and spends as many bits as it has keys; crowded slots get
  *   a child node. The tree's size is capped, beyond which slots simply
  *   fall back to binary search.
+ * The large arrays sit on huge pages (bigalloc.h) to spare TLB misses.
  * Keys are handled as 128-bit integers with IPv4 in the top 32 bits, so the
  * interval construction is shared by both families.
  */
 #include "lpm.h"
 
+#include "bigalloc.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define NONE UINT32_MAX
 
@@ -241,7 +243,8 @@ int hs_lpm_builder_add(hs_lpm_builder *b, const hs_ip *prefix, unsigned len,
     u128 start = ip_key(prefix);
     if (u128_cmp(u128_and(start, u128_mask(len)), start) != 0)
         return -EINVAL;
-    if (b->n_ports + n_ports > UINT32_MAX || b->n >= UINT32_MAX - 1)
+    /* Unit offsets (up to two per endpoint) and port offsets are 32-bit. */
+    if (b->n_ports + n_ports > UINT32_MAX || b->n >= UINT32_MAX / 2 - 1)
         return -ENOMEM;
     if (grow((void **)&b->eps, &b->cap, b->n + 1, sizeof(raw_ep)))
         return -ENOMEM;
@@ -331,22 +334,6 @@ struct hs_lpm {
     v4_table v4;
     v6_table v6;
 };
-
-enum { HUGE_PAGE = 2 * 1024 * 1024 };
-
-/* Large lookup arrays are read at random: back them with huge pages where
- * the kernel offers them, which saves a TLB miss on most lookups. */
-static void *big_alloc(size_t size)
-{
-    if (size < HUGE_PAGE)
-        return malloc(size ? size : 1);
-    void *p;
-    size_t rounded = (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-    if (posix_memalign(&p, HUGE_PAGE, rounded) != 0)
-        return NULL;
-    madvise(p, rounded, MADV_HUGEPAGE); /* advice only; failure is fine */
-    return p;
-}
 
 /* ---- sorting the endpoints ---- */
 
@@ -549,19 +536,19 @@ static void filter_set(uint64_t *filter, uint32_t first, uint32_t last)
 static int v4_build(v4_table *v, const sweep *s, const family *f)
 {
     v->n = (uint32_t)s->n;
-    v->iv = big_alloc(s->n * sizeof(*v->iv));
+    v->iv = hs_big_alloc(s->n * sizeof(*v->iv));
     /* About four intervals per index slot: a search reads one cache line. */
     unsigned bits = ceil_log2(s->n);
     bits = bits < 10 ? 8 : bits - 2;
     v->bits = bits > 22 ? 22 : bits;
     size_t slots = (size_t)1 << v->bits;
-    v->index = big_alloc((slots + 1) * sizeof(uint32_t));
+    v->index = hs_big_alloc((slots + 1) * sizeof(uint32_t));
     /* About 16 blocks per prefix (2 bytes), up to a /24 filter of 2 MiB:
      * nearly every miss is answered by the one probe. */
     bits = ceil_log2(f->n) + 4;
     v->filter_bits = bits < 16 ? 16 : bits > 24 ? 24 : bits;
     size_t filter_bytes = ((size_t)1 << v->filter_bits) / 8;
-    v->filter = big_alloc(filter_bytes);
+    v->filter = hs_big_alloc(filter_bytes);
     if (!v->iv || !v->index || !v->filter)
         return -ENOMEM;
     for (size_t i = 0; i < s->n; i++)
@@ -683,7 +670,7 @@ static int v6_build_node(v6_table *v, uint32_t lo, uint32_t hi)
 static int v6_build(v6_table *v, const sweep *s)
 {
     v->n = (uint32_t)s->n;
-    v->iv = big_alloc(s->n * sizeof(*v->iv));
+    v->iv = hs_big_alloc(s->n * sizeof(*v->iv));
     if (!v->iv)
         return -ENOMEM;
     for (size_t i = 0; i < s->n; i++)
@@ -764,7 +751,7 @@ static int build(hs_lpm *t, const hs_lpm_builder *b, raw_ep *sorted,
     size_t n = b->n;
     t->n_ports = b->n_ports;
     t->ports = malloc(b->n_ports * sizeof(*t->ports) + 1);
-    t->units = big_alloc(2 * n * sizeof(*t->units));
+    t->units = hs_big_alloc(2 * n * sizeof(*t->units));
     if (!t->ports || !t->units)
         return -ENOMEM;
     if (b->n_ports)
