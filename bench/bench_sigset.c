@@ -22,7 +22,9 @@
 #include "json.h"
 #include "sigset.h"
 
-enum { QUERIES = 1 << 20, DOMAIN_ENDPOINTS = 10, SIG_DOMAINS = 100 };
+/* Each timing is the best of REPEAT runs: the machine is shared. */
+enum { QUERIES = 1 << 20, DOMAIN_ENDPOINTS = 10, SIG_DOMAINS = 100,
+       REPEAT = 3 };
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -183,14 +185,18 @@ static hs_ip inside(const gen_prefix *p)
 static double time_lookups(const hs_sigset *s, const hs_ip *q, size_t n,
                            size_t *hits)
 {
-    uint32_t out[8];
-    size_t h = 0;
-    double t0 = now();
-    for (size_t i = 0; i < n; i++)
-        h += hs_sigset_lookup(s, &q[i], 443, 6, out, 8);
-    double dt = now() - t0;
-    *hits = h;
-    return dt * 1e9 / (double)n;
+    double best = 1e30;
+    for (int r = 0; r < REPEAT; r++) {
+        uint32_t out[8];
+        size_t h = 0;
+        double t0 = now();
+        for (size_t i = 0; i < n; i++)
+            h += hs_sigset_lookup(s, &q[i], 443, 6, out, 8);
+        double dt = now() - t0;
+        *hits = h;
+        best = dt < best ? dt : best;
+    }
+    return best * 1e9 / (double)n;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -209,24 +215,28 @@ static double time_bsearch(const gen_prefix *p, size_t n, const hs_ip *q,
         if (p[i].ip.af == HS_AF_V4 && p[i].len == 32)
             keys[k++] = p[i].ip.u.v4;
     qsort(keys, k, sizeof(*keys), cmp_u32);
-    size_t h = 0;
-    double t0 = now();
-    for (size_t i = 0; i < nq; i++) {
-        uint32_t a = q[i].u.v4;
-        size_t lo = 0, hi = k;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (keys[mid] < a)
-                lo = mid + 1;
-            else
-                hi = mid;
+    double best = 1e30;
+    for (int r = 0; r < REPEAT; r++) {
+        size_t h = 0;
+        double t0 = now();
+        for (size_t i = 0; i < nq; i++) {
+            uint32_t a = q[i].u.v4;
+            size_t lo = 0, hi = k;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (keys[mid] < a)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            h += lo < k && keys[lo] == a;
         }
-        h += lo < k && keys[lo] == a;
+        double dt = now() - t0;
+        *hits = h;
+        best = dt < best ? dt : best;
     }
-    double dt = now() - t0;
     free(keys);
-    *hits = h;
-    return dt * 1e9 / (double)nq;
+    return best * 1e9 / (double)nq;
 }
 
 /* Baseline for the small set: check every endpoint's prefix. */
@@ -258,25 +268,34 @@ static void run(size_t n, hs_ip *q)
     text t = generate(n, pfx);
     double gen_s = now() - t0;
 
-    t0 = now();
-    hs_json_doc *doc;
-    hs_json_error jerr;
-    if (hs_json_parse(t.buf, t.len, &doc, &jerr) != 0) {
-        fprintf(stderr, "generated JSON invalid: %u:%u: %s\n", jerr.line,
-                jerr.col, jerr.msg);
-        exit(1);
+    double parse_s = 1e30;
+    for (int r = 0; r < REPEAT; r++) {
+        hs_json_doc *doc;
+        hs_json_error jerr;
+        t0 = now();
+        if (hs_json_parse(t.buf, t.len, &doc, &jerr) != 0) {
+            fprintf(stderr, "generated JSON invalid: %u:%u: %s\n", jerr.line,
+                    jerr.col, jerr.msg);
+            exit(1);
+        }
+        double dt = now() - t0;
+        parse_s = dt < parse_s ? dt : parse_s;
+        hs_json_free(doc);
     }
-    double parse_s = now() - t0;
-    hs_json_free(doc);
 
-    hs_sigset *s;
-    char err[512];
-    t0 = now();
-    if (hs_sigset_load_buf("bench", t.buf, t.len, &s, err, sizeof(err))) {
-        fprintf(stderr, "%s\n", err);
-        exit(1);
+    hs_sigset *s = NULL;
+    double load_s = 1e30;
+    for (int r = 0; r < REPEAT; r++) {
+        char err[512];
+        hs_sigset_free(s);
+        t0 = now();
+        if (hs_sigset_load_buf("bench", t.buf, t.len, &s, err, sizeof(err))) {
+            fprintf(stderr, "%s\n", err);
+            exit(1);
+        }
+        double dt = now() - t0;
+        load_s = dt < load_s ? dt : load_s;
     }
-    double load_s = now() - t0;
     hs_sigset_stats st;
     hs_sigset_get_stats(s, &st);
 
@@ -323,8 +342,8 @@ int main(int argc, char **argv)
     hs_ip *q = malloc(QUERIES * sizeof(*q));
     if (!q)
         return 1;
-    printf("bench_sigset: %d lookups per measurement, tcp/443, one core\n",
-           QUERIES);
+    printf("bench_sigset: %d lookups per measurement, tcp/443, one core, "
+           "best of %d\n", QUERIES, REPEAT);
     for (size_t n = 10000; n <= max; n *= 10)
         run(n, q);
     free(q);

@@ -6,28 +6,33 @@
  * interval stores only its innermost prefix; the others are that prefix's
  * ancestors, linked by a parent index. A lookup is therefore: find the
  * interval holding the address, then walk innermost -> outer prefixes until
- * one has an entry accepting the port and protocol. Most lookups (traffic to
- * non-IoT addresses) land in a gap and stop after the interval search.
+ * one has an entry accepting the port and protocol.
  *
- * The interval search is a short binary search narrowed by an index:
- * - IPv4: a direct table on the top bits (as many as there are intervals,
- *   16..22), so a search covers about two keys.
+ * Most lookups (traffic to non-IoT addresses) miss, so IPv4 first probes a
+ * bitmap with one bit per address block (about 16 blocks per prefix, at
+ * most /24 blocks: 2 MiB) that says whether any prefix reaches into the
+ * block; a clear bit ends the lookup. Otherwise the interval is found by a
+ * binary search narrowed by an index:
+ * - IPv4: a direct table on the top bits (8..22, about four intervals per
+ *   slot), so a search stays within one cache line of intervals.
  * - IPv6: the space in use is skewed (2001:, 2a0x:, 260x:, ...), so a flat
  *   table would put everything in a few buckets. Instead a small radix tree
  *   of index nodes: each node skips the bits its keys have in common (path
  *   compression) and spends as many bits as it has keys; crowded slots get
  *   a child node. The tree's size is capped, beyond which slots simply
  *   fall back to binary search.
+ * The large arrays sit on huge pages (bigalloc.h) to spare TLB misses.
  * Keys are handled as 128-bit integers with IPv4 in the top 32 bits, so the
  * interval construction is shared by both families.
  */
 #include "lpm.h"
 
+#include "bigalloc.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define NONE UINT32_MAX
 
@@ -238,7 +243,8 @@ int hs_lpm_builder_add(hs_lpm_builder *b, const hs_ip *prefix, unsigned len,
     u128 start = ip_key(prefix);
     if (u128_cmp(u128_and(start, u128_mask(len)), start) != 0)
         return -EINVAL;
-    if (b->n_ports + n_ports > UINT32_MAX || b->n >= UINT32_MAX - 1)
+    /* Unit offsets (up to two per endpoint) and port offsets are 32-bit. */
+    if (b->n_ports + n_ports > UINT32_MAX || b->n >= UINT32_MAX / 2 - 1)
         return -ENOMEM;
     if (grow((void **)&b->eps, &b->cap, b->n + 1, sizeof(raw_ep)))
         return -ENOMEM;
@@ -290,7 +296,8 @@ typedef struct v4_table {
     uint32_t n;
     unsigned bits;
     uint32_t *index;        /* [j]: interval holding j << (32 - bits); +1 */
-    uint64_t *filter;       /* a bit per /24: does any prefix reach into it */
+    unsigned filter_bits;   /* the filter has a bit per /filter_bits block: */
+    uint64_t *filter;       /* does any prefix reach into it */
 } v4_table;
 
 typedef struct v6_interval {
@@ -327,22 +334,6 @@ struct hs_lpm {
     v4_table v4;
     v6_table v6;
 };
-
-enum { HUGE_PAGE = 2 * 1024 * 1024 };
-
-/* Large lookup arrays are read at random: back them with huge pages where
- * the kernel offers them, which saves a TLB miss on most lookups. */
-static void *big_alloc(size_t size)
-{
-    if (size < HUGE_PAGE)
-        return malloc(size ? size : 1);
-    void *p;
-    size_t rounded = (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-    if (posix_memalign(&p, HUGE_PAGE, rounded) != 0)
-        return NULL;
-    madvise(p, rounded, MADV_HUGEPAGE); /* advice only; failure is fine */
-    return p;
-}
 
 /* ---- sorting the endpoints ---- */
 
@@ -527,7 +518,7 @@ static unsigned ceil_log2(uint64_t n)
     return n <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(n - 1);
 }
 
-/* Sets the filter bits of the /24 blocks [first, last]. */
+/* Sets the filter bits of the blocks [first, last]. */
 static void filter_set(uint64_t *filter, uint32_t first, uint32_t last)
 {
     for (uint32_t b = first;; b++) {
@@ -545,14 +536,19 @@ static void filter_set(uint64_t *filter, uint32_t first, uint32_t last)
 static int v4_build(v4_table *v, const sweep *s, const family *f)
 {
     v->n = (uint32_t)s->n;
-    v->iv = big_alloc(s->n * sizeof(*v->iv));
+    v->iv = hs_big_alloc(s->n * sizeof(*v->iv));
     /* About four intervals per index slot: a search reads one cache line. */
     unsigned bits = ceil_log2(s->n);
-    bits = bits < 18 ? 16 : bits - 2;
+    bits = bits < 10 ? 8 : bits - 2;
     v->bits = bits > 22 ? 22 : bits;
     size_t slots = (size_t)1 << v->bits;
-    v->index = big_alloc((slots + 1) * sizeof(uint32_t));
-    v->filter = big_alloc((1u << 24) / 8);
+    v->index = hs_big_alloc((slots + 1) * sizeof(uint32_t));
+    /* About 16 blocks per prefix (2 bytes), up to a /24 filter of 2 MiB:
+     * nearly every miss is answered by the one probe. */
+    bits = ceil_log2(f->n) + 4;
+    v->filter_bits = bits < 16 ? 16 : bits > 24 ? 24 : bits;
+    size_t filter_bytes = ((size_t)1 << v->filter_bits) / 8;
+    v->filter = hs_big_alloc(filter_bytes);
     if (!v->iv || !v->index || !v->filter)
         return -ENOMEM;
     for (size_t i = 0; i < s->n; i++)
@@ -565,19 +561,23 @@ static int v4_build(v4_table *v, const sweep *s, const family *f)
         v->index[j] = i;
     }
     v->index[slots] = v->n - 1;
-    memset(v->filter, 0, (1u << 24) / 8);
+    memset(v->filter, 0, filter_bytes);
+    unsigned shift = 64 - v->filter_bits;
     for (uint32_t p = 0; p < f->n; p++)
-        filter_set(v->filter, (uint32_t)(f->start[p].hi >> 40),
-                   (uint32_t)(prefix_end(f, p).hi >> 40));
+        filter_set(v->filter, (uint32_t)(f->start[p].hi >> shift),
+                   (uint32_t)(prefix_end(f, p).hi >> shift));
     return 0;
 }
 
 static uint32_t v4_find(const v4_table *v, uint32_t a)
 {
-    if (!(v->filter[a >> 14] >> (a >> 8 & 63) & 1))
-        return NONE;
+    /* Both loads depend only on the address, so they overlap; the index
+     * one is wasted on a miss but costs no latency. */
+    uint32_t block = a >> (32 - v->filter_bits);
     uint32_t j = a >> (32 - v->bits);
     uint32_t lo = v->index[j], hi = v->index[j + 1];
+    if (!(v->filter[block >> 6] >> (block & 63) & 1))
+        return NONE;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
         if (v->iv[mid].start <= a)
@@ -670,7 +670,7 @@ static int v6_build_node(v6_table *v, uint32_t lo, uint32_t hi)
 static int v6_build(v6_table *v, const sweep *s)
 {
     v->n = (uint32_t)s->n;
-    v->iv = big_alloc(s->n * sizeof(*v->iv));
+    v->iv = hs_big_alloc(s->n * sizeof(*v->iv));
     if (!v->iv)
         return -ENOMEM;
     for (size_t i = 0; i < s->n; i++)
@@ -751,7 +751,7 @@ static int build(hs_lpm *t, const hs_lpm_builder *b, raw_ep *sorted,
     size_t n = b->n;
     t->n_ports = b->n_ports;
     t->ports = malloc(b->n_ports * sizeof(*t->ports) + 1);
-    t->units = big_alloc(2 * n * sizeof(*t->units));
+    t->units = hs_big_alloc(2 * n * sizeof(*t->units));
     if (!t->ports || !t->units)
         return -ENOMEM;
     if (b->n_ports)
@@ -873,6 +873,7 @@ size_t hs_lpm_memory(const hs_lpm *t)
     return sizeof(*t) + t->n_units * sizeof(lpm_unit) +
            t->n_ports * sizeof(uint16_t) + t->v4.n * sizeof(v4_interval) +
            (((size_t)1 << t->v4.bits) + 1) * sizeof(uint32_t) +
-           (1u << 24) / 8 + t->v6.n * sizeof(v6_interval) +
+           ((size_t)1 << t->v4.filter_bits) / 8 +
+           t->v6.n * sizeof(v6_interval) +
            t->v6.n_nodes * sizeof(v6_node) + t->v6.n_slots * sizeof(v6_slot);
 }
