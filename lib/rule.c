@@ -4,19 +4,12 @@
 void hs_rule_resolve(const hs_rule *defaults, const hs_rule *own,
                      hs_rule_eff *out)
 {
-    out->min_domains = own->set & HS_RULE_MIN_DOMAINS ? own->min_domains
-                                                      : defaults->min_domains;
-    out->min_fraction = own->set & HS_RULE_MIN_FRACTION
-                            ? own->min_fraction : defaults->min_fraction;
-    out->min_hits = own->set & HS_RULE_MIN_HITS ? own->min_hits
-                                                : defaults->min_hits;
-    out->window_ms = own->set & HS_RULE_WINDOW ? own->window_ms
-                                               : defaults->window_ms;
+    hs_rule r = hs_rule_merge(own, defaults);
     /* A rule needing no domain would flag every subscriber ever seen. */
-    if (out->min_domains < 1)
-        out->min_domains = 1;
-    if (out->min_hits < 1)
-        out->min_hits = 1;
+    out->min_domains = r.min_domains < 1 ? 1 : r.min_domains;
+    out->min_fraction = r.min_fraction;
+    out->min_hits = r.min_hits < 1 ? 1 : r.min_hits;
+    out->window_ms = r.window_ms;
     out->nb = HS_WINDOW_BUCKETS;
 }
 

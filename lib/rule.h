@@ -27,7 +27,8 @@ typedef struct hs_rule_eff {
     uint32_t nb;            /* window in buckets, 1..HS_WINDOW_BUCKETS */
 } hs_rule_eff;
 
-/* Merges a signature's own rule over the defaults (defaults->set ignored). */
+/* A signature's own rule over the defaults (hs_rule_merge), made usable:
+ * min_domains and min_hits of 0 count as 1. */
 void hs_rule_resolve(const hs_rule *defaults, const hs_rule *own,
                      hs_rule_eff *out);
 /* Sets out->nb for a bucket width. */
