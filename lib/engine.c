@@ -781,8 +781,8 @@ int hs_engine_new(const hs_engine_conf *conf, const hs_sigset *s,
                   hs_event_fn fn, void *ctx, hs_engine **out)
 {
     int rc = conf_check(conf);
-    if (rc < 0)
-        return rc;
+    if (rc < 0 || !fn)
+        return -EINVAL;
     hs_engine *e = calloc(1, sizeof(*e));
     if (!e)
         return -ENOMEM;

@@ -65,8 +65,8 @@ typedef struct hs_engine hs_engine;
 
 /*
  * Creates an engine over a sigset (not owned: it must outlive the engine
- * or be replaced with hs_engine_swap_sigset). Events go to fn(ctx, ...).
- * Returns 0, -EINVAL for a bad configuration, or -ENOMEM.
+ * or be replaced with hs_engine_swap_sigset). Events go to fn(ctx, ...)
+ * (required). Returns 0, -EINVAL for a bad configuration, or -ENOMEM.
  */
 int hs_engine_new(const hs_engine_conf *conf, const hs_sigset *s,
                   hs_event_fn fn, void *ctx, hs_engine **out);

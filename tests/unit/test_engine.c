@@ -693,6 +693,8 @@ static void test_bad_conf(void **state)
     hs_engine_conf_init(&c);
     c.min_fraction = 1.5;
     assert_int_equal(hs_engine_new(&c, s, on_event, NULL, &e), -EINVAL);
+    hs_engine_conf_init(&c);
+    assert_int_equal(hs_engine_new(&c, s, NULL, NULL, &e), -EINVAL);
     assert_null(e);
     hs_sigset_free(s);
 }
