@@ -11,6 +11,8 @@
  */
 #include "json.h"
 
+#include "bigalloc.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -37,17 +39,18 @@ static void *arena_alloc(hs_json_doc *doc, size_t n)
     n = (n + 7) & ~(size_t)7;
     hs_json_block *b = doc->blocks;
     if (!b || b->cap - b->used < n) {
-        size_t cap = b ? b->cap * 2 : ARENA_MIN_BLOCK;
-        if (cap > ARENA_MAX_BLOCK)
-            cap = ARENA_MAX_BLOCK;
-        if (cap < n)
-            cap = n;
-        hs_json_block *nb = malloc(sizeof(*nb) + cap);
+        /* Whole powers of two, so big blocks fill their huge pages. */
+        size_t size = b ? 2 * (sizeof(*b) + b->cap) : ARENA_MIN_BLOCK;
+        if (size > ARENA_MAX_BLOCK)
+            size = ARENA_MAX_BLOCK;
+        if (size - sizeof(*b) < n)
+            size = sizeof(*b) + n;
+        hs_json_block *nb = hs_big_alloc(size);
         if (!nb)
             return NULL;
         nb->next = b;
         nb->used = 0;
-        nb->cap = cap;
+        nb->cap = size - sizeof(*nb);
         doc->blocks = nb;
         b = nb;
     }

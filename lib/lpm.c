@@ -6,22 +6,28 @@
  * interval stores only its innermost prefix; the others are that prefix's
  * ancestors, linked by a parent index. A lookup is therefore: find the
  * interval holding the address, then walk innermost -> outer prefixes until
- * one has an entry accepting the port and protocol. Most lookups (traffic to
- * non-IoT addresses) land in a gap and stop after the interval search.
+ * one has an entry accepting the port and protocol.
  *
- * The interval search is a short binary search narrowed by an index:
- * - IPv4: a direct table on the top bits (as many as there are intervals,
- *   16..22), so a search covers about two keys.
+ * Most lookups (traffic to non-IoT addresses) miss, so IPv4 first probes a
+ * bitmap with one bit per address block (about 16 blocks per prefix, at
+ * most /24 blocks: 2 MiB) that says whether any prefix reaches into the
+ * block; a clear bit ends the lookup. Otherwise the interval is found by a
+ * binary search narrowed by an index:
+ * - IPv4: a direct table on the top bits (8..22, about four intervals per
+ *   slot), so a search stays within one cache line of intervals.
  * - IPv6: the space in use is skewed (2001:, 2a0x:, 260x:, ...), so a flat
  *   table would put everything in a few buckets. Instead a small radix tree
  *   of index nodes: each node skips the bits its keys have in common (path
  *   compression) and spends as many bits as it has keys; crowded slots get
  *   a child node. The tree's size is capped, beyond which slots simply
  *   fall back to binary search.
+ * The large arrays sit on huge pages (bigalloc.h) to spare TLB misses.
  * Keys are handled as 128-bit integers with IPv4 in the top 32 bits, so the
  * interval construction is shared by both families.
  */
 #include "lpm.h"
+
+#include "bigalloc.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -185,6 +191,22 @@ static int cmp_port(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts a port list: usually one to three ports, so insertion sort. */
+static void sort_ports(uint16_t *p, size_t n)
+{
+    if (n > 16) {
+        qsort(p, n, sizeof(*p), cmp_port);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint16_t v = p[i];
+        size_t j = i;
+        for (; j > 0 && p[j - 1] > v; j--)
+            p[j] = p[j - 1];
+        p[j] = v;
+    }
+}
+
 /* Appends ports sorted and without repeats; returns the count kept. */
 static int add_ports(hs_lpm_builder *b, const uint16_t *ports, size_t n,
                      uint16_t *kept)
@@ -198,7 +220,7 @@ static int add_ports(hs_lpm_builder *b, const uint16_t *ports, size_t n,
         return -ENOMEM;
     uint16_t *dst = b->ports + b->n_ports;
     memcpy(dst, ports, n * sizeof(*ports));
-    qsort(dst, n, sizeof(*dst), cmp_port);
+    sort_ports(dst, n);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (k == 0 || dst[k - 1] != dst[i])
@@ -221,7 +243,8 @@ int hs_lpm_builder_add(hs_lpm_builder *b, const hs_ip *prefix, unsigned len,
     u128 start = ip_key(prefix);
     if (u128_cmp(u128_and(start, u128_mask(len)), start) != 0)
         return -EINVAL;
-    if (b->n_ports + n_ports > UINT32_MAX || b->n >= UINT32_MAX - 1)
+    /* Unit offsets (up to two per endpoint) and port offsets are 32-bit. */
+    if (b->n_ports + n_ports > UINT32_MAX || b->n >= UINT32_MAX / 2 - 1)
         return -ENOMEM;
     if (grow((void **)&b->eps, &b->cap, b->n + 1, sizeof(raw_ep)))
         return -ENOMEM;
@@ -239,11 +262,6 @@ int hs_lpm_builder_add(hs_lpm_builder *b, const hs_ip *prefix, unsigned len,
 
 /* ---- compiled structure ---- */
 
-typedef struct lpm_prefix {
-    uint32_t parent;        /* next shorter covering prefix, or NONE */
-    uint32_t first;         /* its entries: [first, next prefix's first) */
-} lpm_prefix;
-
 typedef struct lpm_entry {
     uint32_t value;
     uint16_t n_ports;       /* 0: any port */
@@ -254,13 +272,38 @@ typedef struct lpm_entry {
     } p;
 } lpm_entry;
 
+/*
+ * The compiled prefixes are one array of 12-byte units: each prefix is a
+ * head unit followed by its entries (sorted by value), so the cache line
+ * a hit loads usually holds all it needs.
+ */
+typedef union lpm_unit {
+    struct {
+        uint32_t parent;    /* head unit of the next shorter covering
+                             * prefix, or NONE */
+        uint32_t n;         /* entries following the head */
+    } head;
+    lpm_entry entry;
+} lpm_unit;
+
+typedef struct v4_interval {
+    uint32_t start;
+    uint32_t prefix;        /* head unit of the innermost prefix, or NONE */
+} v4_interval;
+
 typedef struct v4_table {
-    uint32_t *keys;         /* interval starts, ascending, keys[0] = 0 */
-    uint32_t *vals;         /* innermost prefix of each interval, or NONE */
+    v4_interval *iv;        /* ascending, iv[0].start = 0 */
     uint32_t n;
     unsigned bits;
     uint32_t *index;        /* [j]: interval holding j << (32 - bits); +1 */
+    unsigned filter_bits;   /* the filter has a bit per /filter_bits block: */
+    uint64_t *filter;       /* does any prefix reach into it */
 } v4_table;
+
+typedef struct v6_interval {
+    u128 start;
+    uint32_t prefix;
+} v6_interval;
 
 typedef struct v6_node {
     u128 prefix;            /* bits [0, off) shared by all keys below */
@@ -275,8 +318,7 @@ typedef struct v6_slot {
 } v6_slot;
 
 typedef struct v6_table {
-    u128 *keys;
-    uint32_t *vals;
+    v6_interval *iv;
     uint32_t n;
     v6_node *nodes;         /* nodes[0] is the root when n_nodes > 0 */
     size_t n_nodes, cap_nodes;
@@ -285,27 +327,114 @@ typedef struct v6_table {
 } v6_table;
 
 struct hs_lpm {
-    lpm_prefix *prefixes;   /* n_prefixes + 1 (sentinel holds n_entries) */
-    uint32_t n_prefixes;
-    lpm_entry *entries;
-    uint32_t n_entries;
+    lpm_unit *units;
+    size_t n_units;
     uint16_t *ports;
     size_t n_ports;
     v4_table v4;
     v6_table v6;
 };
 
-static int cmp_raw(const void *a, const void *b)
+/* ---- sorting the endpoints ---- */
+
+/* An endpoint's index with one 64-bit word of its sort key. */
+typedef struct sort_key {
+    uint64_t k;
+    uint32_t idx;
+} sort_key;
+
+/*
+ * Stable LSD radix sort on the low `bytes` bytes of k: all histograms in
+ * one pass, then a scatter for each byte that is not the same everywhere.
+ * Returns the sorted array, which is a or tmp.
+ */
+static sort_key *radix_sort(sort_key *a, sort_key *tmp, size_t n,
+                            unsigned bytes, size_t (*count)[256])
 {
-    const raw_ep *x = a, *y = b;
-    if (x->v6 != y->v6)
-        return x->v6 < y->v6 ? -1 : 1;
-    int c = u128_cmp(x->start, y->start);
-    if (c)
-        return c;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    return (x->value > y->value) - (x->value < y->value);
+    memset(count, 0, 8 * sizeof(*count));
+    for (size_t i = 0; i < n; i++)
+        for (unsigned d = 0; d < bytes; d++)
+            count[d][a[i].k >> (8 * d) & 0xff]++;
+    for (unsigned d = 0; d < bytes; d++) {
+        if (n == 0 || count[d][a[0].k >> (8 * d) & 0xff] == n)
+            continue;
+        size_t pos = 0;
+        for (unsigned v = 0; v < 256; v++) {
+            size_t c = count[d][v];
+            count[d][v] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[d][a[i].k >> (8 * d) & 0xff]++] = a[i];
+        sort_key *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
+}
+
+/*
+ * Orders endpoints by family, start and length into out. IPv4 sorts on
+ * one 40-bit word (address, length); IPv6 in three stable rounds, least
+ * significant first: length, low 64 bits, high 64 bits.
+ */
+static int sort_endpoints(const raw_ep *eps, size_t n, raw_ep *out)
+{
+    sort_key *a = malloc((n ? n : 1) * sizeof(*a));
+    sort_key *tmp = malloc((n ? n : 1) * sizeof(*tmp));
+    size_t (*count)[256] = malloc(8 * sizeof(*count));
+    int rc = -ENOMEM;
+    if (a && tmp && count) {
+        size_t n4 = 0, k6 = n;
+        for (size_t i = 0; i < n; i++)
+            if (!eps[i].v6)
+                a[n4++] = (sort_key){(eps[i].start.hi >> 32) << 8 | eps[i].len,
+                                     (uint32_t)i};
+        for (size_t i = n; i-- > 0;)
+            if (eps[i].v6)
+                a[--k6] = (sort_key){eps[i].len, (uint32_t)i};
+        sort_key *v4 = radix_sort(a, tmp, n4, 5, count);
+        sort_key *v6 = a + n4, *v6_tmp = tmp + n4;
+        for (unsigned round = 0; round < 3; round++) {
+            if (round > 0)
+                for (size_t i = 0; i < n - n4; i++) {
+                    const raw_ep *r = &eps[v6[i].idx];
+                    v6[i].k = round == 1 ? r->start.lo : r->start.hi;
+                }
+            sort_key *sorted = radix_sort(v6, v6_tmp, n - n4,
+                                          round ? 8 : 1, count);
+            v6_tmp = sorted == v6 ? v6_tmp : v6;
+            v6 = sorted;
+        }
+        for (size_t i = 0; i < n4; i++)
+            out[i] = eps[v4[i].idx];
+        for (size_t i = n4; i < n; i++)
+            out[i] = eps[v6[i - n4].idx];
+        rc = 0;
+    }
+    free(a);
+    free(tmp);
+    free(count);
+    return rc;
+}
+
+static bool same_prefix(const raw_ep *x, const raw_ep *y)
+{
+    return x->v6 == y->v6 && x->len == y->len && u128_cmp(x->start, y->start) == 0;
+}
+
+/* Orders the endpoints of each prefix by value (runs are tiny). */
+static void sort_runs_by_value(raw_ep *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        raw_ep r = a[i];
+        size_t j = i;
+        while (j > 0 && same_prefix(&a[j - 1], &r) && a[j - 1].value > r.value) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = r;
+    }
 }
 
 static void entry_init(lpm_entry *e, const raw_ep *r, const uint16_t *pool)
@@ -319,80 +448,69 @@ static void entry_init(lpm_entry *e, const raw_ep *r, const uint16_t *pool)
             e->p.inline_ports[i] = pool[r->ports + i];
 }
 
-/* Interval list under construction: (start, innermost prefix) pairs. */
+/* ---- intervals ---- */
+
+/* Interval list under construction: (start, innermost prefix) pairs.
+ * n prefixes make at most 2n + 1 intervals (each opens one and closes
+ * one), so the arrays are sized once. */
 typedef struct sweep {
     u128 *keys;
     uint32_t *vals;
-    size_t n, cap;
+    size_t n;
 } sweep;
 
 /* Starts an interval at key. Keys arrive in ascending order; a repeated
  * key replaces the previous interval and equal neighbours merge. */
-static int sweep_emit(sweep *s, u128 key, uint32_t val)
+static void sweep_emit(sweep *s, u128 key, uint32_t val)
 {
     if (s->n > 0 && u128_cmp(s->keys[s->n - 1], key) == 0)
         s->n--;
     if (s->n > 0 && s->vals[s->n - 1] == val)
-        return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        u128 *nk = realloc(s->keys, cap * sizeof(*nk));
-        if (!nk)
-            return -ENOMEM;
-        s->keys = nk;
-        uint32_t *nv = realloc(s->vals, cap * sizeof(*nv));
-        if (!nv)
-            return -ENOMEM;
-        s->vals = nv;
-        s->cap = cap;
-    }
+        return;
     s->keys[s->n] = key;
     s->vals[s->n] = val;
     s->n++;
-    return 0;
 }
 
-/* Prefix id -> (start, len) of the family being swept. */
-typedef struct prefix_key {
-    u128 start;
-    unsigned len;
-} prefix_key;
+/* The prefixes of one family while it is being compiled. */
+typedef struct family {
+    u128 *start;            /* per prefix, ascending (start, length) */
+    uint8_t *len;
+    uint32_t *head;         /* its head unit */
+    uint32_t n;
+} family;
 
-static u128 prefix_end(const prefix_key *p)
+static u128 prefix_end(const family *f, uint32_t p)
 {
-    return u128_or_not(p->start, u128_mask(p->len));
+    return u128_or_not(f->start[p], u128_mask(f->len[p]));
 }
 
 /*
- * Cuts the space into intervals for prefixes [p0, p1) (sorted by start,
- * then length, so a parent precedes its children) and sets their parents.
- * A stack holds the open prefixes, innermost on top; nesting is at most
- * 129 deep (one per length).
+ * Cuts the space into intervals (valued with head units) and links each
+ * prefix's head to its parent. Prefixes come sorted by start, then length,
+ * so a parent precedes its children; a stack holds the open prefixes,
+ * innermost on top, at most 129 deep (one per length).
  */
-static int sweep_prefixes(hs_lpm *t, const prefix_key *pk, uint32_t p0,
-                          uint32_t p1, sweep *s)
+static void sweep_family(lpm_unit *units, const family *f, sweep *s)
 {
     uint32_t stack[130];
     unsigned depth = 0;
-    int rc = sweep_emit(s, (u128){0, 0}, NONE);
-    for (uint32_t p = p0; p <= p1 && rc == 0; p++) {
-        /* Close the open prefixes that end before p (all of them at the end). */
-        while (depth > 0 && (p == p1 || u128_cmp(prefix_end(&pk[stack[depth - 1]]),
-                                                 pk[p].start) < 0)) {
-            u128 end = prefix_end(&pk[stack[--depth]]);
-            if (u128_is_max(end))
-                continue;
-            rc = sweep_emit(s, u128_inc(end), depth ? stack[depth - 1] : NONE);
-            if (rc)
-                return rc;
+    sweep_emit(s, (u128){0, 0}, NONE);
+    for (uint32_t p = 0; p <= f->n; p++) {
+        /* Close the prefixes that end before p (all of them at the end). */
+        while (depth > 0 && (p == f->n || u128_cmp(prefix_end(f, stack[depth - 1]),
+                                                   f->start[p]) < 0)) {
+            u128 end = prefix_end(f, stack[--depth]);
+            if (!u128_is_max(end))
+                sweep_emit(s, u128_inc(end),
+                           depth ? f->head[stack[depth - 1]] : NONE);
         }
-        if (p == p1)
+        if (p == f->n)
             break;
-        t->prefixes[p].parent = depth ? stack[depth - 1] : NONE;
+        units[f->head[p]].head.parent = depth ? f->head[stack[depth - 1]] : NONE;
         stack[depth++] = p;
-        rc = sweep_emit(s, pk[p].start, p);
+        sweep_emit(s, f->start[p], f->head[p]);
     }
-    return rc;
 }
 
 static unsigned ceil_log2(uint64_t n)
@@ -400,55 +518,85 @@ static unsigned ceil_log2(uint64_t n)
     return n <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(n - 1);
 }
 
-static int v4_build(v4_table *v, const sweep *s)
+/* Sets the filter bits of the blocks [first, last]. */
+static void filter_set(uint64_t *filter, uint32_t first, uint32_t last)
+{
+    for (uint32_t b = first;; b++) {
+        if ((b & 63) == 0 && last - b >= 63) {
+            filter[b >> 6] = UINT64_MAX;
+            b += 63;
+        } else {
+            filter[b >> 6] |= 1ull << (b & 63);
+        }
+        if (b >= last)
+            break;
+    }
+}
+
+static int v4_build(v4_table *v, const sweep *s, const family *f)
 {
     v->n = (uint32_t)s->n;
-    v->keys = malloc(s->n * sizeof(*v->keys));
-    v->vals = malloc(s->n * sizeof(*v->vals));
+    v->iv = hs_big_alloc(s->n * sizeof(*v->iv));
+    /* About four intervals per index slot: a search reads one cache line. */
     unsigned bits = ceil_log2(s->n);
-    v->bits = bits < 16 ? 16 : bits > 22 ? 22 : bits;
-    v->index = malloc(((size_t)1 << v->bits) * sizeof(uint32_t) + 4);
-    if (!v->keys || !v->vals || !v->index)
-        return -ENOMEM;
-    for (size_t i = 0; i < s->n; i++) {
-        v->keys[i] = (uint32_t)(s->keys[i].hi >> 32);
-        v->vals[i] = s->vals[i];
-    }
-    uint32_t i = 0;
+    bits = bits < 10 ? 8 : bits - 2;
+    v->bits = bits > 22 ? 22 : bits;
     size_t slots = (size_t)1 << v->bits;
+    v->index = hs_big_alloc((slots + 1) * sizeof(uint32_t));
+    /* About 16 blocks per prefix (2 bytes), up to a /24 filter of 2 MiB:
+     * nearly every miss is answered by the one probe. */
+    bits = ceil_log2(f->n) + 4;
+    v->filter_bits = bits < 16 ? 16 : bits > 24 ? 24 : bits;
+    size_t filter_bytes = ((size_t)1 << v->filter_bits) / 8;
+    v->filter = hs_big_alloc(filter_bytes);
+    if (!v->iv || !v->index || !v->filter)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->n; i++)
+        v->iv[i] = (v4_interval){(uint32_t)(s->keys[i].hi >> 32), s->vals[i]};
+    uint32_t i = 0;
     for (size_t j = 0; j < slots; j++) {
         uint32_t start = (uint32_t)(j << (32 - v->bits));
-        while (i + 1 < v->n && v->keys[i + 1] <= start)
+        while (i + 1 < v->n && v->iv[i + 1].start <= start)
             i++;
         v->index[j] = i;
     }
     v->index[slots] = v->n - 1;
+    memset(v->filter, 0, filter_bytes);
+    unsigned shift = 64 - v->filter_bits;
+    for (uint32_t p = 0; p < f->n; p++)
+        filter_set(v->filter, (uint32_t)(f->start[p].hi >> shift),
+                   (uint32_t)(prefix_end(f, p).hi >> shift));
     return 0;
 }
 
 static uint32_t v4_find(const v4_table *v, uint32_t a)
 {
+    /* Both loads depend only on the address, so they overlap; the index
+     * one is wasted on a miss but costs no latency. */
+    uint32_t block = a >> (32 - v->filter_bits);
     uint32_t j = a >> (32 - v->bits);
     uint32_t lo = v->index[j], hi = v->index[j + 1];
+    if (!(v->filter[block >> 6] >> (block & 63) & 1))
+        return NONE;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
-        if (v->keys[mid] <= a)
+        if (v->iv[mid].start <= a)
             lo = mid;
         else
             hi = mid - 1;
     }
-    return v->vals[lo];
+    return v->iv[lo].prefix;
 }
 
 enum { V6_LEAF = 8, V6_MAX_BITS = 16 };
 
 static int v6_build_node(v6_table *v, uint32_t lo, uint32_t hi);
 
-/* Interval holding the last address of slot j (whose successor slot starts
- * at next and is held by interval f). */
+/* Interval holding the last address of a slot whose successor slot starts
+ * at next and is held by interval f. */
 static uint32_t slot_last(const v6_table *v, uint32_t f, u128 next)
 {
-    return u128_cmp(v->keys[f], next) == 0 ? f - 1 : f;
+    return u128_cmp(v->iv[f].start, next) == 0 ? f - 1 : f;
 }
 
 /* Adds the child nodes of node ni for its crowded slots. */
@@ -467,7 +615,7 @@ static int v6_build_children(v6_table *v, uint32_t ni)
         }
         if (last - s.first <= V6_LEAF)
             continue;
-        uint32_t child = v->n_nodes;
+        uint32_t child = (uint32_t)v->n_nodes;
         int rc = v6_build_node(v, s.first, last);
         if (rc)
             return rc;
@@ -479,12 +627,12 @@ static int v6_build_children(v6_table *v, uint32_t ni)
 
 /*
  * Builds an index node for the address range held by intervals [lo, hi]
- * (keys[lo] may start before the range; keys lo+1..hi lie inside it),
- * unless the slot budget is spent: then the range stays a binary search.
+ * (iv[lo] may start before the range; lo+1..hi start inside it), unless
+ * the slot budget is spent: then the range stays a binary search.
  */
 static int v6_build_node(v6_table *v, uint32_t lo, uint32_t hi)
 {
-    unsigned off = u128_common(v->keys[lo + 1], v->keys[hi]);
+    unsigned off = u128_common(v->iv[lo + 1].start, v->iv[hi].start);
     unsigned bits = ceil_log2(hi - lo);
     if (bits > V6_MAX_BITS)
         bits = V6_MAX_BITS;
@@ -500,7 +648,7 @@ static int v6_build_node(v6_table *v, uint32_t lo, uint32_t hi)
         return -ENOMEM;
     uint32_t ni = (uint32_t)v->n_nodes++;
     v6_node *nd = &v->nodes[ni];
-    *nd = (v6_node){.prefix = u128_and(v->keys[hi], u128_mask(off)),
+    *nd = (v6_node){.prefix = u128_and(v->iv[hi].start, u128_mask(off)),
                     .lo = lo, .hi = hi, .slot0 = (uint32_t)v->n_slots,
                     .off = (uint8_t)off, .bits = (uint8_t)bits};
     v6_slot *slots = &v->slots[v->n_slots];
@@ -511,7 +659,7 @@ static int v6_build_node(v6_table *v, uint32_t lo, uint32_t hi)
         u128 start = u128_place(j, off, bits);
         start.hi |= nd->prefix.hi;
         start.lo |= nd->prefix.lo;
-        while (i < hi && u128_cmp(v->keys[i + 1], start) <= 0)
+        while (i < hi && u128_cmp(v->iv[i + 1].start, start) <= 0)
             i++;
         slots[j] = (v6_slot){.first = i, .child = 0};
     }
@@ -522,12 +670,11 @@ static int v6_build_node(v6_table *v, uint32_t lo, uint32_t hi)
 static int v6_build(v6_table *v, const sweep *s)
 {
     v->n = (uint32_t)s->n;
-    v->keys = malloc(s->n * sizeof(*v->keys));
-    v->vals = malloc(s->n * sizeof(*v->vals));
-    if (!v->keys || !v->vals)
+    v->iv = hs_big_alloc(s->n * sizeof(*v->iv));
+    if (!v->iv)
         return -ENOMEM;
-    memcpy(v->keys, s->keys, s->n * sizeof(*v->keys));
-    memcpy(v->vals, s->vals, s->n * sizeof(*v->vals));
+    for (size_t i = 0; i < s->n; i++)
+        v->iv[i] = (v6_interval){s->keys[i], s->vals[i]};
     /* The tree may hold a few slots per interval, whatever the skew. */
     v->max_slots = 4 * (size_t)v->n + ((size_t)1 << V6_MAX_BITS) + 1;
     if (v->n - 1 <= V6_LEAF)
@@ -543,9 +690,9 @@ static uint32_t v6_find(const v6_table *v, u128 a)
         for (;;) {
             int c = u128_cmp(u128_and(a, u128_mask(nd->off)), nd->prefix);
             if (c < 0)
-                return v->vals[nd->lo];
+                return v->iv[nd->lo].prefix;
             if (c > 0)
-                return v->vals[nd->hi];
+                return v->iv[nd->hi].prefix;
             const v6_slot *s = &v->slots[nd->slot0 + u128_bits(a, nd->off,
                                                                nd->bits)];
             if (s->child) {
@@ -559,69 +706,84 @@ static uint32_t v6_find(const v6_table *v, u128 a)
     }
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
-        if (u128_cmp(v->keys[mid], a) <= 0)
+        if (u128_cmp(v->iv[mid].start, a) <= 0)
             lo = mid;
         else
             hi = mid - 1;
     }
-    return v->vals[lo];
+    return v->iv[lo].prefix;
 }
 
-/* Groups the sorted endpoints of one family into prefixes and entries, and
- * builds the family's interval table. */
+/* ---- build ---- */
+
+/* Lays the sorted endpoints eps[0..n) of one family out as prefixes
+ * (head + entries) from unit t->n_units on, and builds its table. */
 static int build_family(hs_lpm *t, const hs_lpm_builder *b, const raw_ep *eps,
-                        size_t n, bool v6, prefix_key *pk)
+                        size_t n, bool v6, family *f)
 {
-    uint32_t p0 = t->n_prefixes;
+    f->n = 0;
     for (size_t i = 0; i < n; i++) {
-        const raw_ep *r = &eps[i];
-        if (i == 0 || r->len != r[-1].len ||
-            u128_cmp(r->start, r[-1].start) != 0) {
-            uint32_t p = t->n_prefixes++;
-            t->prefixes[p].first = t->n_entries;
-            pk[p] = (prefix_key){.start = r->start, .len = r->len};
+        if (i == 0 || !same_prefix(&eps[i], &eps[i - 1])) {
+            uint32_t p = f->n++;
+            f->start[p] = eps[i].start;
+            f->len[p] = eps[i].len;
+            f->head[p] = (uint32_t)t->n_units++;
+            t->units[f->head[p]].head.n = 0;
         }
-        entry_init(&t->entries[t->n_entries++], r, b->ports);
+        t->units[f->head[f->n - 1]].head.n++;
+        entry_init(&t->units[t->n_units++].entry, &eps[i], b->ports);
     }
-    t->prefixes[t->n_prefixes].first = t->n_entries;
-    sweep s = {0};
-    int rc = sweep_prefixes(t, pk, p0, t->n_prefixes, &s);
-    if (rc == 0)
-        rc = v6 ? v6_build(&t->v6, &s) : v4_build(&t->v4, &s);
+    sweep s = {.keys = malloc((2 * (size_t)f->n + 1) * sizeof(u128)),
+               .vals = malloc((2 * (size_t)f->n + 1) * sizeof(uint32_t))};
+    int rc = -ENOMEM;
+    if (s.keys && s.vals) {
+        sweep_family(t->units, f, &s);
+        rc = v6 ? v6_build(&t->v6, &s) : v4_build(&t->v4, &s, f);
+    }
     free(s.keys);
     free(s.vals);
+    return rc;
+}
+
+static int build(hs_lpm *t, const hs_lpm_builder *b, raw_ep *sorted,
+                 family *f)
+{
+    size_t n = b->n;
+    t->n_ports = b->n_ports;
+    t->ports = malloc(b->n_ports * sizeof(*t->ports) + 1);
+    t->units = hs_big_alloc(2 * n * sizeof(*t->units));
+    if (!t->ports || !t->units)
+        return -ENOMEM;
+    if (b->n_ports)
+        memcpy(t->ports, b->ports, b->n_ports * sizeof(*t->ports));
+    int rc = sort_endpoints(b->eps, n, sorted);
+    if (rc)
+        return rc;
+    sort_runs_by_value(sorted, n);
+    size_t n4 = 0;
+    while (n4 < n && !sorted[n4].v6)
+        n4++;
+    rc = build_family(t, b, sorted, n4, false, f);
+    if (rc == 0)
+        rc = build_family(t, b, sorted + n4, n - n4, true, f);
     return rc;
 }
 
 int hs_lpm_build(const hs_lpm_builder *b, hs_lpm **out)
 {
     *out = NULL;
+    size_t n = b->n ? b->n : 1;
     hs_lpm *t = calloc(1, sizeof(*t));
-    raw_ep *eps = malloc((b->n ? b->n : 1) * sizeof(*eps));
-    prefix_key *pk = malloc((b->n ? b->n : 1) * sizeof(*pk));
+    raw_ep *sorted = malloc(n * sizeof(*sorted));
+    family f = {.start = malloc(n * sizeof(u128)), .len = malloc(n),
+                .head = malloc(n * sizeof(uint32_t))};
     int rc = -ENOMEM;
-    if (!t || !eps || !pk)
-        goto out;
-    t->prefixes = malloc((b->n + 1) * sizeof(*t->prefixes));
-    t->entries = malloc((b->n ? b->n : 1) * sizeof(*t->entries));
-    t->n_ports = b->n_ports;
-    t->ports = malloc((b->n_ports ? b->n_ports : 1) * sizeof(*t->ports));
-    if (!t->prefixes || !t->entries || !t->ports)
-        goto out;
-    if (b->n_ports)
-        memcpy(t->ports, b->ports, b->n_ports * sizeof(*t->ports));
-    if (b->n)
-        memcpy(eps, b->eps, b->n * sizeof(*eps));
-    qsort(eps, b->n, sizeof(*eps), cmp_raw);
-    size_t n4 = 0;
-    while (n4 < b->n && !eps[n4].v6)
-        n4++;
-    rc = build_family(t, b, eps, n4, false, pk);
-    if (rc == 0)
-        rc = build_family(t, b, eps + n4, b->n - n4, true, pk);
-out:
-    free(eps);
-    free(pk);
+    if (t && sorted && f.start && f.len && f.head)
+        rc = build(t, b, sorted, &f);
+    free(sorted);
+    free(f.start);
+    free(f.len);
+    free(f.head);
     if (rc) {
         hs_lpm_free(t);
         return rc;
@@ -634,18 +796,18 @@ void hs_lpm_free(hs_lpm *t)
 {
     if (!t)
         return;
-    free(t->prefixes);
-    free(t->entries);
+    free(t->units);
     free(t->ports);
-    free(t->v4.keys);
-    free(t->v4.vals);
+    free(t->v4.iv);
     free(t->v4.index);
-    free(t->v6.keys);
-    free(t->v6.vals);
+    free(t->v4.filter);
+    free(t->v6.iv);
     free(t->v6.nodes);
     free(t->v6.slots);
     free(t);
 }
+
+/* ---- lookup ---- */
 
 static bool entry_accepts(const hs_lpm *t, const lpm_entry *e, uint16_t port,
                           uint8_t proto)
@@ -669,15 +831,15 @@ static bool entry_accepts(const hs_lpm *t, const lpm_entry *e, uint16_t port,
     return lo < e->n_ports && p[lo] == port;
 }
 
-/* Distinct values of prefix p's accepting entries (sorted by value). */
-static size_t collect(const hs_lpm *t, uint32_t p, uint16_t port,
+/* Distinct values of the accepting entries after head unit h. */
+static size_t collect(const hs_lpm *t, uint32_t h, uint16_t port,
                       uint8_t proto, uint32_t *out, size_t max)
 {
     size_t n = 0;
     uint32_t last = 0;
-    const lpm_entry *e = t->entries + t->prefixes[p].first;
-    const lpm_entry *end = t->entries + t->prefixes[p + 1].first;
-    for (; e < end; e++) {
+    const lpm_unit *u = &t->units[h + 1], *end = u + t->units[h].head.n;
+    for (; u < end; u++) {
+        const lpm_entry *e = &u->entry;
         if (!entry_accepts(t, e, port, proto) || (n > 0 && e->value == last))
             continue;
         if (n < max)
@@ -691,15 +853,15 @@ static size_t collect(const hs_lpm *t, uint32_t p, uint16_t port,
 size_t hs_lpm_lookup(const hs_lpm *t, const hs_ip *ip, uint16_t port,
                      uint8_t proto, uint32_t *out, size_t max)
 {
-    uint32_t p;
+    uint32_t h;
     if (ip->af == HS_AF_V4)
-        p = v4_find(&t->v4, ip->u.v4);
+        h = v4_find(&t->v4, ip->u.v4);
     else if (ip->af == HS_AF_V6)
-        p = v6_find(&t->v6, ip_key(ip));
+        h = v6_find(&t->v6, ip_key(ip));
     else
         return 0;
-    for (; p != NONE; p = t->prefixes[p].parent) {
-        size_t n = collect(t, p, port, proto, out, max);
+    for (; h != NONE; h = t->units[h].head.parent) {
+        size_t n = collect(t, h, port, proto, out, max);
         if (n)
             return n;
     }
@@ -708,10 +870,10 @@ size_t hs_lpm_lookup(const hs_lpm *t, const hs_ip *ip, uint16_t port,
 
 size_t hs_lpm_memory(const hs_lpm *t)
 {
-    return sizeof(*t) + (t->n_prefixes + 1) * sizeof(lpm_prefix) +
-           t->n_entries * sizeof(lpm_entry) + t->n_ports * sizeof(uint16_t) +
-           t->v4.n * (sizeof(uint32_t) * 2) +
+    return sizeof(*t) + t->n_units * sizeof(lpm_unit) +
+           t->n_ports * sizeof(uint16_t) + t->v4.n * sizeof(v4_interval) +
            (((size_t)1 << t->v4.bits) + 1) * sizeof(uint32_t) +
-           t->v6.n * (sizeof(u128) + sizeof(uint32_t)) +
+           ((size_t)1 << t->v4.filter_bits) / 8 +
+           t->v6.n * sizeof(v6_interval) +
            t->v6.n_nodes * sizeof(v6_node) + t->v6.n_slots * sizeof(v6_slot);
 }

@@ -129,12 +129,21 @@ static int32_t table_find(const name_table *t, const void *base, key_fn key,
 
 /* ---- loader state and error reporting ---- */
 
+/* One step of a JSON path: a member key, or an array index when key is
+ * NULL. The path is only formatted when an error is reported. */
+typedef struct path_part {
+    const char *key;
+    size_t index;
+} path_part;
+
+enum { PATH_MAX_DEPTH = 8 };
+
 typedef struct loader {
     const char *file;
     char *err;
     size_t errlen;
-    char path[256];         /* JSON path of the value being checked */
-    size_t path_len;
+    path_part path[PATH_MAX_DEPTH]; /* of the value being checked */
+    unsigned depth;
     hs_sigset *s;
     hs_lpm_builder *lpm;
     const char **parents;   /* per signature, the parent id to resolve */
@@ -143,33 +152,43 @@ typedef struct loader {
     size_t cap_ports;
 } loader;
 
-/* Appends to the path; returns the length to restore on success. */
-__attribute__((format(printf, 2, 3)))
-static size_t path_push(loader *ld, const char *fmt, ...)
+/* Steps into a member or item; returns the depth to restore on success. */
+static unsigned path_step(loader *ld, const char *key, size_t index)
 {
-    size_t mark = ld->path_len;
-    if (mark < sizeof(ld->path)) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(ld->path + mark, sizeof(ld->path) - mark, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-            ld->path_len += (size_t)n;
-        if (ld->path_len >= sizeof(ld->path))
-            ld->path_len = sizeof(ld->path) - 1;
-    }
+    unsigned mark = ld->depth;
+    if (ld->depth < PATH_MAX_DEPTH)
+        ld->path[ld->depth++] = (path_part){key, index};
     return mark;
 }
 
-static size_t path_key(loader *ld, const char *key)
+static unsigned path_key(loader *ld, const char *key)
 {
-    return path_push(ld, ld->path_len ? ".%s" : "%s", key);
+    return path_step(ld, key, 0);
 }
 
-static void path_pop(loader *ld, size_t mark)
+static unsigned path_index(loader *ld, size_t index)
 {
-    ld->path_len = mark;
-    ld->path[mark] = '\0';
+    return path_step(ld, NULL, index);
+}
+
+static void path_pop(loader *ld, unsigned mark)
+{
+    ld->depth = mark;
+}
+
+/* "signatures[3].rule.window" */
+static void path_format(const loader *ld, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < ld->depth && n < len; i++) {
+        const path_part *p = &ld->path[i];
+        int w = p->key ? snprintf(buf + n, len - n, "%s%s", i ? "." : "",
+                                  p->key)
+                       : snprintf(buf + n, len - n, "[%zu]", p->index);
+        if (w > 0)
+            n += (size_t)w;
+    }
 }
 
 /* Reports "FILE: path: what" (path omitted at the top level). */
@@ -183,8 +202,10 @@ static int bad(loader *ld, const char *fmt, ...)
     va_end(ap);
     if (ld->errlen == 0)
         return -EINVAL;
-    if (ld->path_len)
-        snprintf(ld->err, ld->errlen, "%s: %s: %s", ld->file, ld->path, what);
+    char path[256];
+    path_format(ld, path, sizeof(path));
+    if (path[0])
+        snprintf(ld->err, ld->errlen, "%s: %s: %s", ld->file, path, what);
     else
         snprintf(ld->err, ld->errlen, "%s: %s", ld->file, what);
     return -EINVAL;
@@ -206,45 +227,61 @@ static int want_type(loader *ld, const hs_json *v, hs_json_type type)
                hs_json_type_name((hs_json_type)v->type));
 }
 
-/* Rejects members not in allowed (NULL-terminated): typos must not pass. */
-static int check_keys(loader *ld, const hs_json *obj,
-                      const char *const *allowed)
+/* One member an object may have. */
+typedef struct field {
+    const char *key;
+    int type;               /* hs_json_type, or ANY_TYPE: the caller checks */
+    bool required;
+    const hs_json *value;   /* filled in: NULL when absent */
+} field;
+
+enum { ANY_TYPE = -1 };
+
+static int unknown_key(loader *ld, const hs_json_member *m,
+                       const field *fields, size_t n)
 {
-    for (size_t i = 0; i < hs_json_len(obj); i++) {
-        const hs_json_member *m = hs_json_member_at(obj, i);
-        bool known = false;
-        for (const char *const *a = allowed; *a && !known; a++)
-            known = strcmp(*a, m->key) == 0 && strlen(m->key) == m->key_len;
-        if (known)
-            continue;
-        char list[160] = "";
-        for (const char *const *a = allowed; *a; a++)
-            snprintf(list + strlen(list), sizeof(list) - strlen(list),
-                     "%s%s", a == allowed ? "" : ", ", *a);
-        char key[64];
-        hs_json_escape(key, sizeof(key), m->key, m->key_len);
-        path_key(ld, key);
-        return bad(ld, "unknown key (expected %s)", list);
-    }
-    return 0;
+    char list[160] = "";
+    for (size_t f = 0; f < n; f++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                 f ? ", " : "", fields[f].key);
+    char key[64];
+    hs_json_escape(key, sizeof(key), m->key, m->key_len);
+    path_key(ld, key);
+    return bad(ld, "unknown key (expected %s)", list);
 }
 
-/* A required or optional member; NULL (and no error) when absent and
- * optional. */
-static int member(loader *ld, const hs_json *obj, const char *key,
-                  bool required, hs_json_type type, const hs_json **out)
+/*
+ * Reads object v against its fields in one pass: every member must be a
+ * known field (typos must not pass silently) of the field's type, and the
+ * required fields must be present.
+ */
+static int read_object(loader *ld, const hs_json *v, field *fields, size_t n)
 {
-    *out = hs_json_get(obj, key);
-    if (!*out) {
-        if (!required)
-            return 0;
-        return bad(ld, "missing \"%s\"", key);
+    int rc = want_type(ld, v, HS_JSON_OBJECT);
+    if (rc)
+        return rc;
+    for (size_t f = 0; f < n; f++)
+        fields[f].value = NULL;
+    for (uint32_t i = 0; i < v->len; i++) {
+        const hs_json_member *m = &v->u.members[i];
+        size_t f = 0;
+        while (f < n && (strcmp(fields[f].key, m->key) != 0 ||
+                         strlen(fields[f].key) != m->key_len))
+            f++;
+        if (f == n)
+            return unknown_key(ld, m, fields, n);
+        if (fields[f].type != ANY_TYPE) {
+            unsigned mark = path_key(ld, fields[f].key);
+            if ((rc = want_type(ld, &m->value, (hs_json_type)fields[f].type)))
+                return rc;
+            path_pop(ld, mark);
+        }
+        fields[f].value = &m->value;
     }
-    size_t mark = path_key(ld, key);
-    int rc = want_type(ld, *out, type);
-    if (rc == 0)
-        path_pop(ld, mark);
-    return rc;
+    for (size_t f = 0; f < n; f++)
+        if (fields[f].required && !fields[f].value)
+            return bad(ld, "missing \"%s\"", fields[f].key);
+    return 0;
 }
 
 /* Text that goes into events and logs: no NUL, no control characters. */
@@ -335,7 +372,7 @@ static bool clear_host_bits(hs_ip *ip, unsigned len)
 
 static int load_prefix(loader *ld, const hs_json *v, hs_ip *ip, unsigned *len)
 {
-    size_t mark = path_key(ld, "prefix");
+    unsigned mark = path_key(ld, "prefix");
     int rc = parse_prefix(ld, v->u.s, ip, len);
     if (rc)
         return rc;
@@ -363,7 +400,8 @@ static int load_ports(loader *ld, const hs_json *arr, size_t *n)
         int64_t port;
         if (!hs_json_int(hs_json_at(arr, k), &port) || port < 1 ||
             port > PORTS_MAX) {
-            path_push(ld, ".ports[%zu]", k);
+            path_key(ld, "ports");
+            path_index(ld, k);
             return bad(ld, "must be a port number from 1 to 65535");
         }
         ld->ports[k] = (uint16_t)port;
@@ -389,30 +427,22 @@ static int load_proto(loader *ld, const hs_json *v, uint8_t *proto)
 
 static int load_endpoint(loader *ld, const hs_json *ep, uint32_t domain)
 {
-    static const char *const keys[] = {"prefix", "ports", "proto", "comment",
-                                       NULL};
-    const hs_json *prefix, *ports, *proto, *comment;
-    int rc = want_type(ld, ep, HS_JSON_OBJECT);
-    if (!rc)
-        rc = check_keys(ld, ep, keys);
-    if (!rc)
-        rc = member(ld, ep, "prefix", true, HS_JSON_STRING, &prefix);
-    if (!rc)
-        rc = member(ld, ep, "ports", false, HS_JSON_ARRAY, &ports);
-    if (!rc)
-        rc = member(ld, ep, "proto", false, HS_JSON_STRING, &proto);
-    if (!rc)
-        rc = member(ld, ep, "comment", false, HS_JSON_STRING, &comment);
+    enum { PREFIX, PORTS, PROTO };
+    field f[] = {{"prefix", HS_JSON_STRING, true, NULL},
+                 {"ports", HS_JSON_ARRAY, false, NULL},
+                 {"proto", HS_JSON_STRING, false, NULL},
+                 {"comment", HS_JSON_STRING, false, NULL}};
+    int rc = read_object(ld, ep, f, sizeof(f) / sizeof(f[0]));
     hs_ip ip = {0};
     unsigned len = 0;
     size_t n_ports = 0;
     uint8_t proto_num = HS_LPM_ANY_PROTO;
     if (!rc)
-        rc = load_prefix(ld, prefix, &ip, &len);
-    if (!rc && ports)
-        rc = load_ports(ld, ports, &n_ports);
+        rc = load_prefix(ld, f[PREFIX].value, &ip, &len);
+    if (!rc && f[PORTS].value)
+        rc = load_ports(ld, f[PORTS].value, &n_ports);
     if (!rc)
-        rc = load_proto(ld, proto, &proto_num);
+        rc = load_proto(ld, f[PROTO].value, &proto_num);
     if (rc)
         return rc;
     rc = hs_lpm_builder_add(ld->lpm, &ip, len, ld->ports, n_ports, proto_num,
@@ -425,7 +455,7 @@ static int load_endpoint(loader *ld, const hs_json *ep, uint32_t domain)
 
 static int load_domain_name(loader *ld, const hs_json *name, uint32_t i)
 {
-    size_t mark = path_key(ld, "name");
+    unsigned mark = path_key(ld, "name");
     int rc = check_text(ld, name, NAME_MAX_LEN);
     if (rc)
         return rc;
@@ -444,27 +474,23 @@ static int load_domain_name(loader *ld, const hs_json *name, uint32_t i)
 
 static int load_domain(loader *ld, const hs_json *d, uint32_t i)
 {
-    static const char *const keys[] = {"name", "endpoints", "comment", NULL};
-    const hs_json *name, *endpoints, *comment;
-    int rc = want_type(ld, d, HS_JSON_OBJECT);
+    enum { NAME, ENDPOINTS };
+    field f[] = {{"name", HS_JSON_STRING, true, NULL},
+                 {"endpoints", HS_JSON_ARRAY, true, NULL},
+                 {"comment", HS_JSON_STRING, false, NULL}};
+    int rc = read_object(ld, d, f, sizeof(f) / sizeof(f[0]));
     if (!rc)
-        rc = check_keys(ld, d, keys);
-    if (!rc)
-        rc = member(ld, d, "name", true, HS_JSON_STRING, &name);
-    if (!rc)
-        rc = member(ld, d, "endpoints", true, HS_JSON_ARRAY, &endpoints);
-    if (!rc)
-        rc = member(ld, d, "comment", false, HS_JSON_STRING, &comment);
-    if (!rc)
-        rc = load_domain_name(ld, name, i);
+        rc = load_domain_name(ld, f[NAME].value, i);
     if (rc)
         return rc;
+    const hs_json *endpoints = f[ENDPOINTS].value;
     if (hs_json_len(endpoints) == 0) {
         path_key(ld, "endpoints");
         return bad(ld, "must list at least one endpoint");
     }
     for (size_t k = 0; k < hs_json_len(endpoints); k++) {
-        size_t mark = path_push(ld, ".endpoints[%zu]", k);
+        unsigned mark = path_key(ld, "endpoints");
+        path_index(ld, k);
         rc = load_endpoint(ld, hs_json_at(endpoints, k), i);
         if (rc)
             return rc;
@@ -481,7 +507,8 @@ static int load_domains(loader *ld, const hs_json *arr)
     if (!s->domains || table_init(&s->domain_names, n))
         return nomem(ld);
     for (size_t i = 0; i < n; i++) {
-        size_t mark = path_push(ld, "domains[%zu]", i);
+        unsigned mark = path_key(ld, "domains");
+        path_index(ld, i);
         s->n_domains++; /* counted first, so a failure frees its name */
         int rc = load_domain(ld, hs_json_at(arr, i), (uint32_t)i);
         if (rc)
@@ -512,7 +539,7 @@ static int load_domain_refs(loader *ld, const hs_json *arr, uint32_t **out,
     *n_out = n;
     for (uint32_t k = 0; k < n; k++) {
         const hs_json *v = hs_json_at(arr, k);
-        size_t mark = path_push(ld, "[%u]", k);
+        unsigned mark = path_index(ld, k);
         int rc = want_type(ld, v, HS_JSON_STRING);
         if (rc)
             return rc;
@@ -539,7 +566,7 @@ static bool has_domain(const hs_signature *sig, uint32_t d)
 
 static int load_required(loader *ld, const hs_json *arr, hs_signature *sig)
 {
-    size_t mark = path_key(ld, "required");
+    unsigned mark = path_key(ld, "required");
     int rc = load_domain_refs(ld, arr, &sig->required, &sig->n_required);
     if (rc)
         return rc;
@@ -589,7 +616,7 @@ static int load_rule_numbers(loader *ld, const hs_json *rule, hs_signature *sig)
     hs_rule *r = &sig->rule;
     const hs_json *v;
     int64_t i;
-    size_t mark = ld->path_len;
+    unsigned mark = ld->depth;
     if ((v = hs_json_get(rule, "min_domains"))) {
         path_key(ld, "min_domains");
         if (!hs_json_int(v, &i) || i < 1 || i > sig->n_domains)
@@ -632,21 +659,19 @@ static int load_rule_numbers(loader *ld, const hs_json *rule, hs_signature *sig)
 
 static int load_rule(loader *ld, const hs_json *rule, hs_signature *sig)
 {
-    static const char *const keys[] = {"min_domains", "min_fraction",
-                                       "required",    "min_hits",
-                                       "window",      "comment",
-                                       NULL};
-    const hs_json *required, *comment;
-    size_t mark = path_key(ld, "rule");
-    int rc = check_keys(ld, rule, keys);
-    if (!rc)
-        rc = member(ld, rule, "required", false, HS_JSON_ARRAY, &required);
-    if (!rc)
-        rc = member(ld, rule, "comment", false, HS_JSON_STRING, &comment);
+    enum { REQUIRED = 2 };
+    field f[] = {{"min_domains", ANY_TYPE, false, NULL},
+                 {"min_fraction", ANY_TYPE, false, NULL},
+                 {"required", HS_JSON_ARRAY, false, NULL},
+                 {"min_hits", ANY_TYPE, false, NULL},
+                 {"window", ANY_TYPE, false, NULL},
+                 {"comment", HS_JSON_STRING, false, NULL}};
+    unsigned mark = path_key(ld, "rule");
+    int rc = read_object(ld, rule, f, sizeof(f) / sizeof(f[0]));
     if (!rc)
         rc = load_rule_numbers(ld, rule, sig);
-    if (!rc && required)
-        rc = load_required(ld, required, sig);
+    if (!rc && f[REQUIRED].value)
+        rc = load_required(ld, f[REQUIRED].value, sig);
     if (rc)
         return rc;
     path_pop(ld, mark);
@@ -669,7 +694,7 @@ static int load_sig_names(loader *ld, const hs_json *id, const hs_json *name,
 {
     hs_sigset *s = ld->s;
     hs_signature *sig = &s->sigs[i];
-    size_t mark = path_key(ld, "id");
+    unsigned mark = path_key(ld, "id");
     int rc = check_id(ld, id);
     if (rc)
         return rc;
@@ -699,45 +724,35 @@ static int load_sig_names(loader *ld, const hs_json *id, const hs_json *name,
 
 static int load_signature(loader *ld, const hs_json *j, uint32_t i)
 {
-    static const char *const keys[] = {"id",      "name", "level", "parent",
-                                       "domains", "rule", "comment", NULL};
-    const hs_json *id, *name, *level, *parent, *domains, *rule, *comment;
+    enum { ID, NAME, LEVEL, PARENT, DOMAINS, RULE };
+    field f[] = {{"id", HS_JSON_STRING, true, NULL},
+                 {"name", HS_JSON_STRING, false, NULL},
+                 {"level", HS_JSON_STRING, true, NULL},
+                 {"parent", HS_JSON_STRING, false, NULL},
+                 {"domains", HS_JSON_ARRAY, true, NULL},
+                 {"rule", HS_JSON_OBJECT, false, NULL},
+                 {"comment", HS_JSON_STRING, false, NULL}};
     hs_signature *sig = &ld->s->sigs[i];
     sig->parent = -1;
-    int rc = want_type(ld, j, HS_JSON_OBJECT);
+    int rc = read_object(ld, j, f, sizeof(f) / sizeof(f[0]));
     if (!rc)
-        rc = check_keys(ld, j, keys);
-    if (!rc)
-        rc = member(ld, j, "id", true, HS_JSON_STRING, &id);
-    if (!rc)
-        rc = member(ld, j, "name", false, HS_JSON_STRING, &name);
-    if (!rc)
-        rc = member(ld, j, "level", true, HS_JSON_STRING, &level);
-    if (!rc)
-        rc = member(ld, j, "parent", false, HS_JSON_STRING, &parent);
-    if (!rc)
-        rc = member(ld, j, "domains", true, HS_JSON_ARRAY, &domains);
-    if (!rc)
-        rc = member(ld, j, "rule", false, HS_JSON_OBJECT, &rule);
-    if (!rc)
-        rc = member(ld, j, "comment", false, HS_JSON_STRING, &comment);
-    if (!rc)
-        rc = load_sig_names(ld, id, name, i);
+        rc = load_sig_names(ld, f[ID].value, f[NAME].value, i);
     if (rc)
         return rc;
-    if (parse_level(level->u.s, &sig->level)) {
+    const hs_json *parent = f[PARENT].value, *domains = f[DOMAINS].value;
+    if (parse_level(f[LEVEL].value->u.s, &sig->level)) {
         path_key(ld, "level");
         return bad(ld, "must be \"platform\", \"manufacturer\" or \"product\"");
     }
     ld->parents[i] = parent ? parent->u.s : NULL;
-    size_t mark = path_key(ld, "domains");
+    unsigned mark = path_key(ld, "domains");
     if (hs_json_len(domains) == 0)
         return bad(ld, "must list at least one domain");
     rc = load_domain_refs(ld, domains, &sig->domains, &sig->n_domains);
     if (rc)
         return rc;
     path_pop(ld, mark);
-    return rule ? load_rule(ld, rule, sig) : 0;
+    return f[RULE].value ? load_rule(ld, f[RULE].value, sig) : 0;
 }
 
 /* Resolves parent ids and rejects cycles: walking up from any signature
@@ -751,7 +766,9 @@ static int link_parents(loader *ld)
         int32_t p = table_find(&s->sig_ids, s->sigs, sig_id_of,
                                ld->parents[i]);
         if (p < 0) {
-            path_push(ld, "signatures[%u].parent", i);
+            path_key(ld, "signatures");
+            path_index(ld, i);
+            path_key(ld, "parent");
             return bad(ld, "unknown signature \"%.200s\"", ld->parents[i]);
         }
         s->sigs[i].parent = p;
@@ -768,7 +785,9 @@ static int link_parents(loader *ld)
             p = s->sigs[p].parent;
         }
         if (p >= 0 && state[p] == 1) {
-            path_push(ld, "signatures[%d].parent", p);
+            path_key(ld, "signatures");
+            path_index(ld, (size_t)p);
+            path_key(ld, "parent");
             rc = bad(ld, "cycle: \"%s\" is its own ancestor", s->sigs[p].id);
         }
         for (p = (int32_t)i; p >= 0 && state[p] == 1; p = s->sigs[p].parent)
@@ -812,7 +831,8 @@ static int load_signatures(loader *ld, const hs_json *arr)
         table_init(&ld->sig_names, n))
         return nomem(ld);
     for (size_t i = 0; i < n; i++) {
-        size_t mark = path_push(ld, "signatures[%zu]", i);
+        unsigned mark = path_key(ld, "signatures");
+        path_index(ld, i);
         s->n_sigs++; /* counted first, so a failure frees what it holds */
         int rc = load_signature(ld, hs_json_at(arr, i), (uint32_t)i);
         if (rc)
@@ -825,30 +845,22 @@ static int load_signatures(loader *ld, const hs_json *arr)
 
 static int load_root(loader *ld, const hs_json *root)
 {
-    static const char *const keys[] = {"version", "domains", "signatures",
-                                       "comment", NULL};
-    const hs_json *version, *domains, *sigs, *comment;
-    int rc = want_type(ld, root, HS_JSON_OBJECT);
-    if (!rc)
-        rc = check_keys(ld, root, keys);
-    if (!rc)
-        rc = member(ld, root, "version", true, HS_JSON_NUMBER, &version);
-    if (!rc)
-        rc = member(ld, root, "domains", true, HS_JSON_ARRAY, &domains);
-    if (!rc)
-        rc = member(ld, root, "signatures", true, HS_JSON_ARRAY, &sigs);
-    if (!rc)
-        rc = member(ld, root, "comment", false, HS_JSON_STRING, &comment);
+    enum { VERSION, DOMAINS, SIGNATURES };
+    field f[] = {{"version", HS_JSON_NUMBER, true, NULL},
+                 {"domains", HS_JSON_ARRAY, true, NULL},
+                 {"signatures", HS_JSON_ARRAY, true, NULL},
+                 {"comment", HS_JSON_STRING, false, NULL}};
+    int rc = read_object(ld, root, f, sizeof(f) / sizeof(f[0]));
     if (rc)
         return rc;
     int64_t v;
-    if (!hs_json_int(version, &v) || v != 1) {
+    if (!hs_json_int(f[VERSION].value, &v) || v != 1) {
         path_key(ld, "version");
         return bad(ld, "unsupported version (this haystack reads version 1)");
     }
-    rc = load_domains(ld, domains);
+    rc = load_domains(ld, f[DOMAINS].value);
     if (!rc)
-        rc = load_signatures(ld, sigs);
+        rc = load_signatures(ld, f[SIGNATURES].value);
     if (!rc && (rc = hs_lpm_build(ld->lpm, &ld->s->lpm)))
         return nomem(ld);
     return rc;
@@ -996,6 +1008,7 @@ void hs_sigset_get_stats(const hs_sigset *s, hs_sigset_stats *st)
     st->signatures = s->n_sigs;
     st->domains = s->n_domains;
     st->prefixes = s->n_prefixes;
+    st->lookup_bytes = hs_lpm_memory(s->lpm);
 }
 
 size_t hs_sigset_lookup(const hs_sigset *s, const hs_ip *ip, uint16_t port,

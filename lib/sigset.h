@@ -71,6 +71,7 @@ typedef struct hs_sigset_stats {
     uint32_t signatures;
     uint32_t domains;
     uint64_t prefixes;      /* endpoint prefixes (v4 + v6) */
+    uint64_t lookup_bytes;  /* memory of the compiled endpoint lookup */
 } hs_sigset_stats;
 
 /*
