@@ -2,11 +2,13 @@
  * test_enrich.c - ASN/country enrichment against MaxMind's own test
  * databases (shared/testdata/mmdb): known entries checked with mmdblookup,
  * v4 in v6 trees, v6, unknown addresses, every open error, MaxMind's
- * deliberately broken files, and the exact JSON members of an event.
+ * deliberately broken files, values only a hand-made database has (long or
+ * odd names and codes), and the exact JSON members of an event.
  */
 #include "testutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +264,185 @@ static void test_broken_lookup(void **state)
     }
 }
 
+/*
+ * A minimal MaxMind DB writer for values MaxMind's test files do not have
+ * (a long organisation, odd types): an IPv4 tree of one node whose left
+ * half (0.0.0.0/1) holds one data record, encoded per the MaxMind DB spec.
+ */
+typedef struct mm_buf {
+    uint8_t b[2048];
+    size_t n;
+} mm_buf;
+
+enum { MM_STRING = 2, MM_UINT16 = 5, MM_UINT32 = 6, MM_MAP = 7,
+       MM_UINT64 = 9, MM_ARRAY = 11 };
+
+static void mm_put(mm_buf *m, const void *p, size_t n)
+{
+    assert_true(m->n + n <= sizeof(m->b));
+    memcpy(m->b + m->n, p, n);
+    m->n += n;
+}
+
+static void mm_byte(mm_buf *m, unsigned v)
+{
+    uint8_t b = (uint8_t)v;
+    mm_put(m, &b, 1);
+}
+
+/* Control byte: type in 3 bits (extended types in a second byte), size in
+ * 5 bits, 29 + one byte, or 285 + two bytes. */
+static void mm_ctrl(mm_buf *m, unsigned type, size_t size)
+{
+    unsigned first = size < 29 ? (unsigned)size : size < 285 ? 29 : 30;
+    mm_byte(m, (type <= 7 ? type : 0) << 5 | first);
+    if (type > 7)
+        mm_byte(m, type - 7);
+    if (first == 29)
+        mm_byte(m, (unsigned)(size - 29));
+    if (first == 30) {
+        mm_byte(m, (unsigned)((size - 285) >> 8));
+        mm_byte(m, (unsigned)((size - 285) & 0xff));
+    }
+}
+
+static void mm_bytes_str(mm_buf *m, const char *s, size_t len)
+{
+    mm_ctrl(m, MM_STRING, len);
+    mm_put(m, s, len);
+}
+
+static void mm_str(mm_buf *m, const char *s)
+{
+    mm_bytes_str(m, s, strlen(s));
+}
+
+static void mm_uint(mm_buf *m, unsigned type, uint64_t v)
+{
+    uint8_t be[8];
+    size_t n = 0;
+    for (uint64_t x = v; x; x >>= 8)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        be[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    mm_ctrl(m, type, n);
+    mm_put(m, be, n);
+}
+
+/* Writes tree + separator + data + metadata to a new temporary file. */
+static void mm_write(const char *type, const mm_buf *data, char *tmp)
+{
+    static const uint8_t tree[6] = {0, 0, 17, 0, 0, 1}; /* data@0, empty */
+    static const uint8_t zeros[16] = {0};
+    mm_buf f = {.n = 0};
+    mm_put(&f, tree, sizeof(tree));
+    mm_put(&f, zeros, sizeof(zeros));
+    mm_put(&f, data->b, data->n);
+    mm_put(&f, "\xab\xcd\xefMaxMind.com", 14);
+    mm_ctrl(&f, MM_MAP, 9);
+    mm_str(&f, "node_count");
+    mm_uint(&f, MM_UINT32, 1);
+    mm_str(&f, "record_size");
+    mm_uint(&f, MM_UINT16, 24);
+    mm_str(&f, "ip_version");
+    mm_uint(&f, MM_UINT16, 4);
+    mm_str(&f, "database_type");
+    mm_str(&f, type);
+    mm_str(&f, "languages");
+    mm_ctrl(&f, MM_ARRAY, 1);
+    mm_str(&f, "en");
+    mm_str(&f, "description");
+    mm_ctrl(&f, MM_MAP, 1);
+    mm_str(&f, "en");
+    mm_str(&f, "hand-made test database");
+    mm_str(&f, "binary_format_major_version");
+    mm_uint(&f, MM_UINT16, 2);
+    mm_str(&f, "binary_format_minor_version");
+    mm_uint(&f, MM_UINT16, 0);
+    mm_str(&f, "build_epoch");
+    mm_uint(&f, MM_UINT64, 1606348800);
+    strcpy(tmp, "/tmp/hs_enrich_XXXXXX");
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, f.b, f.n), (ssize_t)f.n);
+    close(fd);
+}
+
+/* An ASN database whose only record is { number: asn (as uint16 or
+ * uint32), organization: org[0..org_len) }. */
+static hs_enrich *open_asn_record(unsigned num_type, uint32_t asn,
+                                  const char *org, size_t org_len)
+{
+    mm_buf data = {.n = 0};
+    mm_ctrl(&data, MM_MAP, 2);
+    mm_str(&data, "autonomous_system_number");
+    mm_uint(&data, num_type, asn);
+    mm_str(&data, "autonomous_system_organization");
+    mm_bytes_str(&data, org, org_len);
+    char tmp[64];
+    mm_write("Test-ASN", &data, tmp);
+    hs_enrich *e = open_ok(tmp, NULL);
+    unlink(tmp);
+    return e;
+}
+
+/* A long name is cut to fit, before a multi-byte character rather than
+ * inside it; a NUL inside a name ends it. */
+static void test_org_truncated(void **state)
+{
+    (void)state;
+    char org[200];
+    memset(org, 'a', 126);
+    strcpy(org + 126, "\xc3\xa9 and more after the cut");
+    hs_enrich *e = open_asn_record(MM_UINT32, 64512, org, strlen(org));
+    org[126] = '\0';
+    expect(e, "1.2.3.4", 64512, org, "");
+    expect(e, "128.0.0.1", 0, "", "");
+    expect(e, "2001:db8::1", 0, "", "");
+    hs_enrich_close(e);
+
+    e = open_asn_record(MM_UINT16, 65001, "Foo\0Bar", 7);
+    expect(e, "1.2.3.4", 65001, "Foo", "");
+    hs_enrich_close(e);
+}
+
+/* A country database whose only record is { country: { iso_code: code } },
+ * or { country: code } when flat. */
+static hs_enrich *open_country_record(const char *code, bool flat)
+{
+    mm_buf data = {.n = 0};
+    mm_ctrl(&data, MM_MAP, 1);
+    mm_str(&data, "country");
+    if (!flat) {
+        mm_ctrl(&data, MM_MAP, 1);
+        mm_str(&data, "iso_code");
+    }
+    mm_str(&data, code);
+    char tmp[64];
+    mm_write("Test-City", &data, tmp);
+    hs_enrich *e = open_ok(NULL, tmp);
+    unlink(tmp);
+    return e;
+}
+
+/* Only two upper-case letters count as a country code; data of the wrong
+ * shape is unknown, not an error. */
+static void test_country_odd_values(void **state)
+{
+    (void)state;
+    const struct {
+        const char *code;
+        bool flat;
+        const char *want;
+    } cases[] = {{"DE", false, "DE"}, {"de", false, ""}, {"DEU", false, ""},
+                 {"D", false, ""},    {"DE", true, ""}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hs_enrich *e = open_country_record(cases[i].code, cases[i].flat);
+        expect(e, "1.2.3.4", 0, "", cases[i].want);
+        hs_enrich_close(e);
+    }
+}
+
 static void test_json_exact(void **state)
 {
     (void)state;
@@ -331,6 +512,8 @@ int main(void)
         cmocka_unit_test(test_open_wrong_type),
         cmocka_unit_test(test_open_broken_as_given),
         cmocka_unit_test(test_broken_lookup),
+        cmocka_unit_test(test_org_truncated),
+        cmocka_unit_test(test_country_odd_values),
         cmocka_unit_test(test_json_exact),
         cmocka_unit_test(test_json_unknown_omitted),
         cmocka_unit_test(test_json_nospace),
