@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "json.h"
 
@@ -53,6 +54,23 @@ static bool role_fits(const hs_enrich_role *role, const char *type)
     return false;
 }
 
+/* MMDB_open reports a directory or an empty file as a failed mmap (ENODEV,
+ * EINVAL); say what the file is instead. */
+static int io_error(const char *path, int sys, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(EISDIR));
+        return -EISDIR;
+    }
+    if (stat(path, &st) == 0 && st.st_size == 0) {
+        snprintf(err, errlen, "%s: not a MaxMind DB file (empty)", path);
+        return -EINVAL;
+    }
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(sys));
+    return -sys;
+}
+
 /* MMDB_open keeps errno from the failed system call. */
 static int db_open(const char *path, const hs_enrich_role *role, MMDB_s *db,
                    char *err, size_t errlen)
@@ -67,8 +85,7 @@ static int db_open(const char *path, const hs_enrich_role *role, MMDB_s *db,
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(sys));
         return -sys;
     case MMDB_IO_ERROR:
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(sys));
-        return -sys;
+        return io_error(path, sys, err, errlen);
     case MMDB_OUT_OF_MEMORY_ERROR:
         snprintf(err, errlen, "%s: out of memory", path);
         return -ENOMEM;
@@ -241,15 +258,15 @@ static void clear_country(hs_enrich_info *out)
 /* Runs one database's lookup; on corruption its values stay unknown. */
 static int lookup_one(const MMDB_s *db, const hs_enrich_sa *sa,
                       hs_enrich_info *out,
-                      int (*read)(MMDB_entry_s *, hs_enrich_info *),
-                      void (*clear)(hs_enrich_info *))
+                      int (*read_values)(MMDB_entry_s *, hs_enrich_info *),
+                      void (*clear_values)(hs_enrich_info *))
 {
     MMDB_entry_s entry;
     int rc = db_find(db, sa, &entry);
     if (rc > 0)
-        rc = read(&entry, out);
+        rc = read_values(&entry, out);
     if (rc < 0)
-        clear(out);
+        clear_values(out);
     return rc < 0 ? rc : 0;
 }
 

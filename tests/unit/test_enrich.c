@@ -172,6 +172,21 @@ static void test_open_not_mmdb(void **state)
                                 "file contains invalid metadata)");
 }
 
+static void test_open_directory_or_empty(void **state)
+{
+    (void)state;
+    expect_open_error(MMDB_DIR, NULL, -EISDIR,
+                      MMDB_DIR ": cannot open: Is a directory");
+    char tmp[64] = "/tmp/hs_enrich_XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    close(fd);
+    char want[128];
+    snprintf(want, sizeof(want), "%s: not a MaxMind DB file (empty)", tmp);
+    expect_open_error(NULL, tmp, -EINVAL, want);
+    unlink(tmp);
+}
+
 static void test_open_wrong_type(void **state)
 {
     (void)state;
@@ -509,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_handles_independent),
         cmocka_unit_test(test_open_missing),
         cmocka_unit_test(test_open_not_mmdb),
+        cmocka_unit_test(test_open_directory_or_empty),
         cmocka_unit_test(test_open_wrong_type),
         cmocka_unit_test(test_open_broken_as_given),
         cmocka_unit_test(test_broken_lookup),
