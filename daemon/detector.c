@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "enrich.h"
 #include "log.h"
 #include "promtext.h"
 #include "sigset.h"
@@ -18,16 +19,19 @@
 
 struct hs_detector {
     hs_sigset *sigs;
+    hs_enrich *enrich;          /* NULL: no [enrich] databases */
     hs_engine *engine;
     char *sig_path;
     hs_detection_fn fn;
     void *ctx;
     uint64_t events_too_long;
+    uint64_t enrich_errors;     /* lookups in a corrupt database region */
     char json[8192];
 };
 
 struct hs_detector_stage {
     hs_sigset *sigs;
+    hs_enrich *enrich;
     char *path;
 };
 
@@ -44,11 +48,30 @@ static void engine_conf_from(const hs_conf *c, hs_engine_conf *ec)
     ec->max_subscribers = c->detect.max_subscribers;
 }
 
+/* The ASN, organisation and country members of an event, or "". */
+static const char *enrichment(hs_detector *d, const hs_event *ev, char *buf,
+                              size_t len)
+{
+    buf[0] = '\0';
+    if (!d->enrich)
+        return buf;
+    hs_ip ip;
+    hs_enrich_info sub;
+    hs_subscriber_to_ip(&ev->subscriber, &ip);
+    if (hs_enrich_lookup(d->enrich, &ip, &sub) < 0)
+        d->enrich_errors++;
+    if (hs_enrich_json(&sub, NULL, buf, len) < 0)
+        buf[0] = '\0';
+    return buf;
+}
+
 static void on_event(void *ctx, const hs_event *ev)
 {
     hs_detector *d = ctx;
     const hs_sigset *s = hs_engine_sigset(d->engine);
-    int n = hs_event_format_json(ev, s, NULL, d->json, sizeof(d->json));
+    char extra[1024];
+    int n = hs_event_format_json(ev, s, enrichment(d, ev, extra, sizeof(extra)),
+                                 d->json, sizeof(d->json));
     if (n < 0) {
         d->events_too_long++;
         return;
@@ -69,6 +92,9 @@ int hs_detector_stage_new(const hs_conf *conf, hs_detector_stage **out,
         return -ENOMEM;
     }
     int rc = hs_sigset_load(conf->signatures.file, &st->sigs, err, errlen);
+    if (rc == 0 && (conf->enrich.asn_db || conf->enrich.country_db))
+        rc = hs_enrich_open(conf->enrich.asn_db, conf->enrich.country_db,
+                            &st->enrich, err, errlen);
     if (rc < 0) {
         hs_detector_stage_free(st);
         return rc;
@@ -77,11 +103,17 @@ int hs_detector_stage_new(const hs_conf *conf, hs_detector_stage **out,
     return 0;
 }
 
+void hs_detector_stage_stats(const hs_detector_stage *st, hs_sigset_stats *out)
+{
+    hs_sigset_get_stats(st->sigs, out);
+}
+
 void hs_detector_stage_free(hs_detector_stage *st)
 {
     if (!st)
         return;
     hs_sigset_free(st->sigs);
+    hs_enrich_close(st->enrich);
     free(st->path);
     free(st);
 }
@@ -101,6 +133,7 @@ int hs_detector_new(const hs_conf *conf, hs_detection_fn fn, void *ctx,
         return rc;
     }
     d->sigs = st->sigs;
+    d->enrich = st->enrich;
     d->sig_path = st->path;
     free(st);
     hs_engine_conf ec;
@@ -121,6 +154,7 @@ void hs_detector_free(hs_detector *d)
         return;
     hs_engine_free(d->engine);
     hs_sigset_free(d->sigs);
+    hs_enrich_close(d->enrich);
     free(d->sig_path);
     free(d);
 }
@@ -152,8 +186,10 @@ int hs_detector_commit(hs_detector *d, hs_detector_stage *st)
         return rc;
     }
     hs_sigset_free(d->sigs);
+    hs_enrich_close(d->enrich);
     free(d->sig_path);
     d->sigs = st->sigs;
+    d->enrich = st->enrich;
     d->sig_path = st->path;
     free(st);
     return 0;
@@ -191,4 +227,7 @@ void hs_detector_render_metrics(const hs_detector *d, hs_textbuf *o)
     ENGINE_VALUE("flows_outside_total", "counter", "Flows whose subscriber is outside subscriber_prefixes.", match.flows_outside);
     hs_prom_value(o, "haystack_events_too_long_total", "counter",
                   "Events not formatted (over 8 KiB).", (double)d->events_too_long);
+    hs_prom_value(o, "haystack_enrich_errors_total", "counter",
+                  "Enrichment lookups that hit a corrupt database region.",
+                  (double)d->enrich_errors);
 }

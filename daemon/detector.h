@@ -50,6 +50,8 @@ void hs_detector_tick(hs_detector *d);
 int hs_detector_stage_new(const hs_conf *conf, hs_detector_stage **out,
                           char *err, size_t errlen);
 void hs_detector_stage_free(hs_detector_stage *st);
+/* What the staged signature set holds (for -t). */
+void hs_detector_stage_stats(const hs_detector_stage *st, hs_sigset_stats *out);
 /* On the loop thread: switches to the staged signatures (consumes st).
  * Returns 0 or a negative code (the old set stays). */
 int hs_detector_commit(hs_detector *d, hs_detector_stage *st);

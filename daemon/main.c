@@ -14,8 +14,8 @@
 
 #include "conf.h"
 #include "log.h"
+#include "detector.h"
 #include "server.h"
-#include "sigset.h"
 
 #define HS_VERSION "0.1.0"
 
@@ -65,21 +65,22 @@ static void to_syslog(void *ctx, hs_log_level level, const char *line)
     syslog((int)level, "%s", line);
 }
 
-/* -t: like nginx -t, a one-line verdict and the exit code. */
+/* -t: like nginx -t, a one-line verdict and the exit code. Loads what a
+ * reload would: configuration, signatures, MaxMind databases. */
 static int check(const char *path, const hs_conf *conf)
 {
     char err[1024];
-    hs_sigset *sigs;
-    if (hs_sigset_load(conf->signatures.file, &sigs, err, sizeof(err)) < 0) {
+    hs_detector_stage *st;
+    if (hs_detector_stage_new(conf, &st, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    hs_sigset_stats st;
-    hs_sigset_get_stats(sigs, &st);
+    hs_sigset_stats ss;
+    hs_detector_stage_stats(st, &ss);
     printf("%s: ok; %s: %u signatures, %u domains, %llu prefixes\n", path,
-           conf->signatures.file, st.signatures, st.domains,
-           (unsigned long long)st.prefixes);
-    hs_sigset_free(sigs);
+           conf->signatures.file, ss.signatures, ss.domains,
+           (unsigned long long)ss.prefixes);
+    hs_detector_stage_free(st);
     return 0;
 }
 

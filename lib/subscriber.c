@@ -32,17 +32,24 @@ uint64_t hs_subscriber_hash(const hs_subscriber *s)
     return x ^ (x >> 31);
 }
 
+void hs_subscriber_to_ip(const hs_subscriber *s, hs_ip *ip)
+{
+    memset(ip, 0, sizeof(*ip));
+    ip->af = s->af;
+    if (s->af == HS_AF_V4) {
+        ip->u.v4 = (uint32_t)s->key;
+        return;
+    }
+    for (int i = 0; i < 8; i++)
+        ip->u.v6[i] = (uint8_t)(s->key >> (56 - 8 * i));
+}
+
 char *hs_subscriber_format(const hs_subscriber *s, char *buf, size_t len)
 {
     hs_ip ip;
-    memset(&ip, 0, sizeof(ip));
-    ip.af = s->af;
-    if (s->af == HS_AF_V4) {
-        ip.u.v4 = (uint32_t)s->key;
+    hs_subscriber_to_ip(s, &ip);
+    if (s->af == HS_AF_V4)
         return hs_ip_format(&ip, buf, len);
-    }
-    for (int i = 0; i < 8; i++)
-        ip.u.v6[i] = (uint8_t)(s->key >> (56 - 8 * i));
     char addr[64];
     hs_ip_format(&ip, addr, sizeof(addr));
     snprintf(buf, len, "%s/%u", addr, (unsigned)s->plen);

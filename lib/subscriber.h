@@ -37,6 +37,9 @@ static inline bool hs_subscriber_equal(const hs_subscriber *a,
     return a->key == b->key && a->af == b->af;
 }
 
+/* The address (IPv4) or the first address of the prefix (IPv6). */
+void hs_subscriber_to_ip(const hs_subscriber *s, hs_ip *ip);
+
 /* "198.51.100.7" or "2001:db8:1:100::/56"; returns buf. */
 char *hs_subscriber_format(const hs_subscriber *s, char *buf, size_t len);
 

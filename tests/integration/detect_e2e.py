@@ -11,7 +11,9 @@ events on its stdout must be exactly the ones the rule predicts:
 - two IPv6 addresses in one /56, each reaching different domains: one
   subscriber, "2001:db8:1:100::/56", detected together;
 - three hours (event time) later another subscriber's traffic moves the
-  watermark: every detection above expires, once, after its window.
+  watermark: every detection above expires, once, after its window;
+- events carry the subscriber's ASN, AS organisation and country from
+  MaxMind's test databases (89.160.20.112: AS29518 Bredband2 AB, SE).
 """
 
 import datetime
@@ -54,7 +56,8 @@ def conversation(client, server, dport, t, sport):
         up = i % 2 == 0
         src, dst = (client, server) if up else (server, client)
         sp, dp = (sport, dport) if up else (dport, sport)
-        p = Ether() / l3(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=flags)
+        p = (Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+             / l3(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=flags))
         p.time = t + i * 0.05
         pkts.append(p)
     return pkts
@@ -79,6 +82,7 @@ def build_capture(path, domains, signatures):
     plan = []  # (client, domain name or None, server, port)
     for d in full:
         plan.append(("100.64.1.1",) + (d,) + endpoint(domains[d], 4))
+        plan.append(("89.160.20.112",) + (d,) + endpoint(domains[d], 4))
     plan.append(("100.64.1.2", full[0]) + endpoint(domains[full[0]], 4))
     plan.append(("100.64.1.3", None, "198.18.200.200", 443))  # nobody's
     plan.append(("2001:db8:1:100::1", v6[0]) + endpoint(domains[v6[0]], 6))
@@ -109,8 +113,11 @@ def main():
     with hs_util.temp_dir() as tmp:
         pcap = os.path.join(tmp, "iot.pcap")
         seen = build_capture(pcap, domains, signatures)
+        mmdb = os.path.join(hs_util.env_path("HS_SHARED_DIR"), "testdata", "mmdb")
         extra = (f"[detect]\nwindow = {WINDOW_S}s\nmin_domains = {MIN_DOMAINS}\n"
-                 "[output]\nstdout = true\n")
+                 "[output]\nstdout = true\n"
+                 f"[enrich]\nasn_db = {mmdb}/GeoLite2-ASN-Test.mmdb\n"
+                 f"country_db = {mmdb}/GeoLite2-Country-Test.mmdb\n")
         collector = hs_collectors.HaystackdCollector(tmp, signatures=sigfile,
                                                      extra=extra, quiet=2.5)
         with collector:
@@ -147,6 +154,14 @@ def main():
     for quiet in ("100.64.1.2", "100.64.1.3", "100.64.9.9"):
         if quiet in subs:
             failures.append(f"{quiet} must not be detected")
+    for e in events:
+        if e["subscriber"] == "89.160.20.112":
+            got = (e.get("subscriber_asn"), e.get("subscriber_as_org"),
+                   e.get("subscriber_country"))
+            if got != (29518, "Bredband2 AB", "SE"):
+                failures.append(f"enrichment of 89.160.20.112: {got}")
+        elif "subscriber_asn" in e or "subscriber_country" in e:
+            failures.append(f"enrichment for an unknown address: {e}")
     if "2001:db8:1:100::/56" not in subs:
         failures.append("the two IPv6 addresses of one /56 were not aggregated")
     print(f"{len(events)} events: {len(detected)} detected, {len(expired)} expired")
