@@ -9,7 +9,9 @@ named by NOTIFY_SOCKET and checks, each within a bounded time:
   broken configuration: RELOADING=1 then READY=1 with "reload refused";
 - SIGTERM: STOPPING=1, then exit status 0;
 - an abstract socket ("@name") works the same, and WATCHDOG_PID naming
-  another process turns the pings off.
+  another process turns the pings off;
+- a NOTIFY_SOCKET that cannot be used and a WATCHDOG_USEC that is not a
+  number cost a warning per notification, nothing else.
 """
 
 import os
@@ -91,13 +93,13 @@ class Manager:
         self.sock.close()
 
 
-def start(workdir, manager, watchdog_usec, watchdog_pid=None):
+def start(workdir, manager, watchdog_usec, watchdog_pid=None, notify_socket=None):
     port = hs_util.free_port()
     conf = os.path.join(workdir, "haystackd.conf")
     with open(conf, "w") as f:
         f.write(CONF.format(listen=f"127.0.0.1:{port}", signatures=os.path.join(
             hs_util.env_path("HS_SRC_DIR"), "conf", "signatures.json")))
-    env = dict(os.environ, NOTIFY_SOCKET=manager.env_name,
+    env = dict(os.environ, NOTIFY_SOCKET=notify_socket or manager.env_name,
                WATCHDOG_USEC=str(watchdog_usec))
     if watchdog_pid is not None:
         env["WATCHDOG_PID"] = str(watchdog_pid)
@@ -179,11 +181,28 @@ def check_abstract_socket(workdir):
     manager.close()
 
 
+def check_bad_environment(workdir):
+    """A NOTIFY_SOCKET that is no socket address and a WATCHDOG_USEC that is
+    no number: each notification is a logged warning, nothing more."""
+    p, _, port = start(workdir, None, "12x", notify_socket="relative/notify.sock")
+    with p:
+        hs_util.wait_for(lambda: hs_util.udp_port_bound(port) or not p.running(), 20,
+                         what="haystackd listening")
+        time.sleep(1.0)  # pings, were the bad WATCHDOG_USEC taken for one
+        rc = p.stop(signal.SIGTERM, timeout=10)
+        warnings = p.stderr_text().count("sd_notify to relative/notify.sock")
+        if rc != 0 or warnings != 2:
+            raise hs_util.HarnessError(f"bad NOTIFY_SOCKET: exit {rc}, {warnings} warnings "
+                                       "(expected 0 and 2: READY, STOPPING)")
+    print("ok: bad NOTIFY_SOCKET and WATCHDOG_USEC: two warnings, exit 0")
+
+
 def main():
     with hs_util.temp_dir() as workdir:
         try:
             check_path_socket(workdir)
             check_abstract_socket(workdir)
+            check_bad_environment(workdir)
         except hs_util.HarnessError as e:
             print(f"FAIL: {e}")
             with open(os.path.join(workdir, "haystackd.stderr"), errors="replace") as f:
