@@ -11,9 +11,9 @@ command -v cmake >/dev/null 2>&1 || { echo "no cmake: skipped"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-timeout 120 cmake --install "$HS_BIN_DIR" --prefix "$tmp" >"$tmp.log" 2>&1 || {
-    cat "$tmp.log"; rm -f "$tmp.log"; exit 1; }
-rm -f "$tmp.log"
+prefix="$tmp/prefix"
+timeout 120 cmake --install "$HS_BIN_DIR" --prefix "$prefix" >"$tmp/install.log" 2>&1 || {
+    cat "$tmp/install.log"; exit 1; }
 
 status=0
 for f in \
@@ -26,27 +26,27 @@ for f in \
     share/man/man1/haystack-sig.1 \
     share/man/man5/haystackd.conf.5 \
     share/man/man8/haystackd.8; do
-    if [ ! -f "$tmp/$f" ]; then
+    if [ ! -f "$prefix/$f" ]; then
         echo "FAIL: not installed: $f"
         status=1
     fi
 done
 for f in sbin/haystackd bin/haystack-sig; do
-    [ -x "$tmp/$f" ] || { echo "FAIL: not executable: $f"; status=1; }
+    [ -x "$prefix/$f" ] || { echo "FAIL: not executable: $f"; status=1; }
 done
-[ "$status" -eq 0 ] || { (cd "$tmp" && find . -type f | sort); exit 1; }
+[ "$status" -eq 0 ] || { (cd "$prefix" && find . -type f | sort); exit 1; }
 
-version=$("$tmp/sbin/haystackd" -V)
+version=$("$prefix/sbin/haystackd" -V)
 case "$version" in
     "haystackd "[0-9]*) ;;
     *) echo "FAIL: haystackd -V printed '$version'"; exit 1 ;;
 esac
 # The shipped configuration names the shipped signatures: -t accepts the
 # pair once the path points into the prefix.
-sed "s#^file = /etc/haystack/signatures.json#file = $tmp/etc/haystack/signatures.json#" \
-    "$tmp/etc/haystack/haystackd.conf" >"$tmp/check.conf"
-"$tmp/sbin/haystackd" -t -c "$tmp/check.conf"
-grep -q '^net.core.rmem_max = 33554432$' "$tmp/lib/sysctl.d/60-haystackd.conf"
+sed "s#^file = /etc/haystack/signatures.json#file = $prefix/etc/haystack/signatures.json#" \
+    "$prefix/etc/haystack/haystackd.conf" >"$tmp/check.conf"
+"$prefix/sbin/haystackd" -t -c "$tmp/check.conf"
+grep -q '^net.core.rmem_max = 33554432$' "$prefix/lib/sysctl.d/60-haystackd.conf"
 grep -q '^ExecStart=/.*/haystackd -f -c /.*/haystack/haystackd.conf$' \
-    "$tmp/lib/systemd/system/haystackd.service"
+    "$prefix/lib/systemd/system/haystackd.service"
 echo "ok: installed into a temporary prefix; $version"
