@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "promtext.h"
+#include "sdnotify.h"
 #include "udp.h"
 
 #define HS_TICK_MS 1000
@@ -44,6 +45,7 @@ struct hs_server {
     hs_conf *bound;             /* the configuration the sockets follow */
     hs_metrics *metrics;
     uv_timer_t tick;
+    uv_timer_t watchdog;        /* systemd WatchdogSec= pings */
     uv_signal_t sigterm, sigint, sighup;
     hs_ip cur_exporter;         /* source of the datagram being decoded */
     uint64_t reloads, reload_failures;
@@ -104,6 +106,7 @@ static void close_all(hs_server *s)
     hs_metrics_close(s->metrics);
     s->metrics = NULL;
     uv_close((uv_handle_t *)&s->tick, NULL);
+    uv_close((uv_handle_t *)&s->watchdog, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
@@ -113,6 +116,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 {
     hs_server *s = h->data;
     hs_log(HS_LOG_INFO, "%s: stopping", strsignal(signum));
+    hs_sd_notify("STOPPING=1");
     close_all(s);
 }
 
@@ -138,6 +142,7 @@ static void reload_fail(hs_server *s, const char *why)
 {
     s->reload_failures++;
     hs_log(HS_LOG_ERROR, "reload failed, keeping the running configuration: %s", why);
+    hs_sd_notifyf("READY=1\nSTATUS=reload refused: %s", why);
 }
 
 /* Loop thread: switch to what the worker prepared. */
@@ -171,6 +176,7 @@ static void reload_apply(uv_work_t *w, int status)
     s->conf = next;
     s->reloads++;
     hs_log(HS_LOG_INFO, "reloaded %s and %s", s->opts.conf_path, next->signatures.file);
+    hs_sd_notifyf("READY=1\nSTATUS=reloaded %s", next->signatures.file);
     if (s->reload_again) {
         s->reload_again = false;
         reload(s);
@@ -184,6 +190,7 @@ static void reload(hs_server *s)
         return;
     }
     s->reloading = true;
+    hs_sd_notify_reloading();
     s->reload_work.data = s;
     int rc = uv_queue_work(&s->loop, &s->reload_work, reload_parse, reload_apply);
     if (rc < 0) {
@@ -263,11 +270,29 @@ static int open_listeners(hs_server *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Proof of life for systemd: a loop stuck anywhere stops these pings, and
+ * systemd restarts the service (WatchdogSec=, Restart=on-failure). */
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    hs_sd_notify("WATCHDOG=1");
+}
+
+static void start_watchdog(hs_server *s)
+{
+    uv_timer_init(&s->loop, &s->watchdog);
+    uint64_t usec = hs_sd_watchdog_usec();
+    uint64_t ms = usec / 2000 > 0 ? usec / 2000 : 1; /* half the interval */
+    if (usec > 0)
+        uv_timer_start(&s->watchdog, on_watchdog, ms, ms);
+}
+
 static void start_handles(hs_server *s)
 {
     uv_timer_init(&s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, HS_TICK_MS, HS_TICK_MS);
+    start_watchdog(s);
     uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
     int nums[] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
@@ -306,8 +331,20 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
     return 0;
 }
 
+/* Type=notify: the sockets are bound and the loop starts right after. */
+static void notify_ready(hs_server *s)
+{
+    char where[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < s->n_udp && len < sizeof(where); i++)
+        len += (size_t)snprintf(where + len, sizeof(where) - len, "%s%s",
+                                i ? ", " : "", hs_udp_name(s->udp[i]));
+    hs_sd_notifyf("READY=1\nSTATUS=collecting on %s", where);
+}
+
 int hs_server_run(hs_server *s)
 {
+    notify_ready(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     fflush(stdout);
     return 0;
