@@ -34,6 +34,7 @@ typedef struct hs_sub {
     uint32_t prev, next;  /* wheel list links (record numbers) */
     uint16_t n_ev, n_held;
     uint8_t af, plen;
+    uint8_t gen;          /* generation of the sigset the state refers to */
 } hs_sub;
 
 typedef struct hs_subtable hs_subtable;

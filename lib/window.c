@@ -21,7 +21,10 @@ void hs_evidence_add(hs_evidence *ev, uint32_t b, uint32_t t_s)
         ev->last_s = t_s;
 }
 
-/* The buckets of the ring that are inside (at - nb, at]: [*lo, clock]. */
+/*
+ * Where the window (at - nb, at] meets the ring (clock - 16, clock]: from
+ * *lo up to min(at, clock). False when they do not meet.
+ */
 static bool window_range(uint32_t clock, uint32_t at, uint32_t nb,
                          uint32_t *lo)
 {

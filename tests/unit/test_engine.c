@@ -669,14 +669,96 @@ static void test_swap_changes_window(void **state)
     hs_engine_advance(f.eng, T0 + 40 * HOUR);
     assert_string_equal(state_of(&f), "203.0.113.7: a=2 [s]");
     assert_int_equal(f.n_ev, 1);
-    /* And a shorter rule than what is held now expires at the swap. */
+    /* Under a 1 h rule (90-minute buckets again) the last hit, 20 h ago,
+     * no longer counts: the detection ends when the record moves to the
+     * new set, here at the next advance, and the subscriber goes. */
     next = load(sigset_json("\"window\":\"1h\""));
     assert_int_equal(hs_engine_swap_sigset(f.eng, next), 0);
     hs_sigset_free(f.set);
     f.set = next;
+    assert_int_equal(f.n_ev, 1);
+    assert_int_equal(hs_engine_bucket_ms(f.eng), 24 * HOUR / 16);
+    hs_engine_advance(f.eng, T0 + 40 * HOUR);
     assert_int_equal(f.n_ev, 2);
     assert_int_equal(f.ev[1].type, HS_EVENT_EXPIRED);
-    assert_int_equal(f.ev[1].time_ms, T0 + 40 * HOUR);
+    assert_true(f.ev[1].time_ms > T0 + 20 * HOUR &&
+                f.ev[1].time_ms <= T0 + 40 * HOUR);
+    hs_engine_advance(f.eng, T0 + 40 * HOUR);
+    assert_string_equal(state_of(&f), "");
+    teardown(&f);
+}
+
+/* Per domain name: how many subscribers hold evidence for it. */
+typedef struct tally {
+    const hs_sigset *set;
+    uint32_t subs, a, b, c;
+} tally;
+
+static int tally_sub(void *ctx, const hs_sub_view *v)
+{
+    tally *t = ctx;
+    t->subs++;
+    for (uint32_t i = 0; i < v->n_evidence; i++) {
+        const char *name = hs_sigset_domain(t->set, v->evidence[i].domain)->name;
+        t->a += strcmp(name, "a") == 0;
+        t->b += strcmp(name, "b") == 0;
+        t->c += strcmp(name, "c") == 0;
+        if (i > 0)
+            assert_true(v->evidence[i - 1].domain < v->evidence[i].domain);
+    }
+    return 0;
+}
+
+/* The address of the n-th test subscriber, 10.1.0.1 on. */
+static const char *subscriber_n(char *buf, int n)
+{
+    snprintf(buf, 32, "10.1.%d.%d", n / 200, n % 200 + 1);
+    return buf;
+}
+
+static void test_swap_migrates_incrementally(void **state)
+{
+    (void)state;
+    fixture f;
+    hs_engine_conf c;
+    hs_engine_conf_init(&c);
+    c.sweep_budget = 16;
+    setup_conf(&f, sigset_json("\"min_domains\":3"), &c);
+    char ip[32];
+    for (int i = 0; i < 300; i++) {
+        flow(&f, subscriber_n(ip, i), A, T0);
+        if (i % 2)
+            flow(&f, subscriber_n(ip, i), B, T0 + 10 * HOUR);
+    }
+    /* Same names, other indices, one domain more: every record moves. */
+    hs_sigset *next = load(
+        "{\"version\":1,\"domains\":["
+        "{\"name\":\"x\",\"endpoints\":[{\"prefix\":\"192.0.2.9\"}]},"
+        "{\"name\":\"c\",\"endpoints\":[{\"prefix\":\"192.0.2.3\"}]},"
+        "{\"name\":\"b\",\"endpoints\":[{\"prefix\":\"192.0.2.2\"}]},"
+        "{\"name\":\"a\",\"endpoints\":[{\"prefix\":\"192.0.2.1\"}]}],"
+        "\"signatures\":[{\"id\":\"s\",\"level\":\"product\","
+        "\"domains\":[\"a\",\"b\",\"c\",\"x\"],"
+        "\"rule\":{\"min_domains\":3}}]}");
+    assert_int_equal(hs_engine_swap_sigset(f.eng, next), 0);
+    hs_sigset_free(f.set);
+    f.set = next;
+    /* A day later the subscribers with only a are idle; they are removed
+     * while the migration is under way, 16 records per call, and hits on
+     * c arrive in between: for 20 with b and 20 idle ones. */
+    for (int i = 0; i < 40; i++) {
+        assert_true(hs_engine_advance(f.eng, T0 + 25 * HOUR) <= 16);
+        flow(&f, subscriber_n(ip, 7 * i), C, T0 + 25 * HOUR);
+    }
+    tally t = {.set = f.set};
+    assert_int_equal(hs_engine_foreach(f.eng, tally_sub, &t), 0);
+    assert_int_equal(t.subs, 150 + 20);
+    assert_int_equal(t.a, 0);
+    assert_int_equal(t.b, 150);
+    assert_int_equal(t.c, 40);
+    /* With b and c the rule holds for the 20 that got both. */
+    assert_int_equal(f.n_ev, 0);
+    assert_int_equal(counters(&f).subscribers, 170);
     teardown(&f);
 }
 
@@ -725,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_parent_in_events),
         cmocka_unit_test(test_swap_keeps_evidence),
         cmocka_unit_test(test_swap_changes_window),
+        cmocka_unit_test(test_swap_migrates_incrementally),
         cmocka_unit_test(test_bad_conf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
