@@ -463,14 +463,7 @@ static hs_evidence *entry_get(hs_engine *e, uint32_t idx, uint32_t domain)
 {
     hs_sub *r = hs_subtable_at(e->subs, idx);
     hs_evidence *ev = sub_ev(e, r);
-    uint32_t pos = 0, hi = r->n_ev;
-    while (pos < hi) {
-        uint32_t mid = pos + (hi - pos) / 2;
-        if (ev[mid].domain < domain)
-            pos = mid + 1;
-        else
-            hi = mid;
-    }
+    uint32_t pos = (uint32_t)hs_evidence_position(ev, r->n_ev, domain);
     if (pos < r->n_ev && ev[pos].domain == domain)
         return &ev[pos];
     if (r->n_ev == UINT16_MAX ||

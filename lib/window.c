@@ -85,3 +85,23 @@ bool hs_evidence_span(const hs_evidence *ev, uint32_t clock, uint32_t nb,
     }
     return found;
 }
+
+size_t hs_evidence_position(const hs_evidence *ev, size_t n, uint32_t domain)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ev[mid].domain < domain)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const hs_evidence *hs_evidence_find(const hs_evidence *ev, size_t n,
+                                    uint32_t domain)
+{
+    size_t i = hs_evidence_position(ev, n, domain);
+    return i < n && ev[i].domain == domain ? &ev[i] : NULL;
+}
