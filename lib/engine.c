@@ -1,0 +1,867 @@
+/*
+ * engine.c - per-subscriber evidence, rule evaluation and the events they
+ * produce (see engine.h and docs/detection.md).
+ *
+ * Every subscriber record carries a clock: the bucket its evidence rings
+ * are aged to. Whenever a record is touched (a hit, or its wheel deadline)
+ * it is first caught up to the watermark: held signatures are re-evaluated
+ * at each bucket boundary passed, so an expired event carries the time the
+ * rule actually lapsed whether the record is visited late or early. That
+ * keeps events a function of the flow records alone; the wheel (subtable.h)
+ * only decides how soon after the lapse the event goes out.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+#include "rule.h"
+#include "subtable.h"
+
+/* Records examined to find an idle subscriber when the cap is reached. */
+enum { CAP_SWEEP_BUDGET = 64 };
+/* Hits whose memory is prefetched together (see hs_engine_apply). */
+enum { PREFETCH_GROUP = 16 };
+
+/* What the engine derives from a sigset: rules and per-domain spans. */
+typedef struct sig_view {
+    const hs_sigset *set;
+    hs_rule_eff *rules;          /* per signature */
+    uint8_t *nb_min, *nb_max;    /* per domain: shortest/longest window of
+                                  * its signatures, in buckets */
+    uint64_t width_ms;           /* bucket width */
+    uint32_t max_sig_domains;
+} sig_view;
+
+struct hs_engine {
+    hs_engine_conf conf;
+    hs_prefix *prefixes;
+    hs_match_conf mconf;
+    sig_view sv;
+    hs_subtable *subs;
+    hs_pool ev_pool;             /* hs_evidence lists */
+    hs_pool held_pool;           /* uint32_t signature lists */
+    uint64_t wm_ms;
+    uint32_t wm_b;               /* bucket of the watermark */
+    uint32_t swept;              /* wheel buckets up to here are done */
+    bool in_list;                /* visiting the list of bucket swept + 1 */
+    uint32_t *seen;              /* event domain lists */
+    hs_event_fn fn;
+    void *ctx;
+    hs_engine_counters c;
+};
+
+void hs_engine_conf_init(hs_engine_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->window_ms = 24ull * 3600 * 1000;
+    c->min_domains = 1;
+    c->min_fraction = 0;
+    c->min_hits = 1;
+    c->ipv6_prefix_len = HS_V6_PREFIX_DEFAULT;
+    c->max_subscribers = 10000000;
+    c->sweep_budget = 8192;
+}
+
+/* ---- sigset-derived tables ---------------------------------------- */
+
+static void sig_view_fini(sig_view *v)
+{
+    free(v->rules);
+    free(v->nb_min);
+    free(v->nb_max);
+    memset(v, 0, sizeof(*v));
+}
+
+/*
+ * The bucket width is the longest window (of any signature, or the
+ * default) over HS_WINDOW_BUCKETS, and at least a second so that bucket
+ * numbers of unix times fit 32 bits.
+ */
+static int sig_view_init(sig_view *v, const hs_sigset *s,
+                         const hs_engine_conf *conf)
+{
+    hs_rule defaults = {.min_domains = conf->min_domains,
+                        .min_fraction = conf->min_fraction,
+                        .min_hits = conf->min_hits,
+                        .window_ms = conf->window_ms};
+    uint32_t ns = hs_sigset_n_sigs(s), nd = hs_sigset_n_domains(s);
+    memset(v, 0, sizeof(*v));
+    v->set = s;
+    v->rules = calloc(ns ? ns : 1, sizeof(*v->rules));
+    v->nb_min = calloc(nd ? nd : 1, 1);
+    v->nb_max = calloc(nd ? nd : 1, 1);
+    if (!v->rules || !v->nb_min || !v->nb_max) {
+        sig_view_fini(v);
+        return -ENOMEM;
+    }
+    uint64_t longest = conf->window_ms;
+    for (uint32_t i = 0; i < ns; i++) {
+        const hs_signature *sig = hs_sigset_sig(s, i);
+        hs_rule_resolve(&defaults, &sig->rule, &v->rules[i]);
+        if (v->rules[i].window_ms > longest)
+            longest = v->rules[i].window_ms;
+        if (sig->n_domains > v->max_sig_domains)
+            v->max_sig_domains = sig->n_domains;
+    }
+    v->width_ms = (longest + HS_WINDOW_BUCKETS - 1) / HS_WINDOW_BUCKETS;
+    if (v->width_ms < 1000)
+        v->width_ms = 1000;
+    for (uint32_t i = 0; i < ns; i++)
+        hs_rule_set_width(&v->rules[i], v->width_ms);
+    for (uint32_t d = 0; d < nd; d++) {
+        const hs_domain *dom = hs_sigset_domain(s, d);
+        v->nb_min[d] = HS_WINDOW_BUCKETS;
+        v->nb_max[d] = 1;
+        for (uint32_t k = 0; k < dom->n_sigs; k++) {
+            uint32_t nb = v->rules[dom->sigs[k]].nb;
+            if (nb < v->nb_min[d])
+                v->nb_min[d] = (uint8_t)nb;
+            if (nb > v->nb_max[d])
+                v->nb_max[d] = (uint8_t)nb;
+        }
+    }
+    return 0;
+}
+
+/* ---- lists in pools ------------------------------------------------ */
+
+/*
+ * Resizes a list of n_old elements to the block size for n_new. Only
+ * growing allocates (and can fail); shrinking splits the block in place.
+ */
+static int list_fit(hs_pool *p, uint32_t *block, uint32_t n_old,
+                    uint32_t n_new)
+{
+    unsigned c_old = hs_pool_class(n_old), c_new = hs_pool_class(n_new);
+    if (n_new == 0) {
+        if (*block != HS_POOL_NONE)
+            hs_pool_release(p, *block, c_old);
+        *block = HS_POOL_NONE;
+        return 0;
+    }
+    if (*block != HS_POOL_NONE && c_new <= c_old) {
+        if (c_new < c_old)
+            hs_pool_shrink(p, *block, c_old, c_new);
+        return 0;
+    }
+    uint32_t nb = hs_pool_alloc(p, c_new);
+    if (nb == HS_POOL_NONE)
+        return -ENOMEM;
+    if (*block != HS_POOL_NONE) {
+        memcpy(hs_pool_at(p, nb), hs_pool_at(p, *block), n_old * p->elem);
+        hs_pool_release(p, *block, c_old);
+    }
+    *block = nb;
+    return 0;
+}
+
+static hs_evidence *sub_ev(const hs_engine *e, const hs_sub *r)
+{
+    return r->ev == HS_POOL_NONE ? NULL : hs_pool_at(&e->ev_pool, r->ev);
+}
+
+static uint32_t *sub_held(const hs_engine *e, const hs_sub *r)
+{
+    return r->held == HS_POOL_NONE ? NULL
+                                   : hs_pool_at(&e->held_pool, r->held);
+}
+
+/* Room for the domain list of an event of any signature. */
+static int alloc_seen(hs_engine *e, uint32_t n)
+{
+    uint32_t *s = realloc(e->seen, (n ? n : 1) * sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    e->seen = s;
+    return 0;
+}
+
+/* ---- events -------------------------------------------------------- */
+
+static void emit(hs_engine *e, uint32_t idx, hs_event_type type,
+                 uint32_t sig, uint64_t time_ms, uint32_t at)
+{
+    const hs_sub *r = hs_subtable_at(e->subs, idx);
+    const hs_signature *s = hs_sigset_sig(e->sv.set, sig);
+    hs_verdict v;
+    hs_rule_eval(s, &e->sv.rules[sig], sub_ev(e, r), r->n_ev, r->clock, at,
+                 &v, e->seen);
+    hs_event ev = {
+        .type = type,
+        .time_ms = time_ms,
+        .sig = sig,
+        .level = s->level,
+        .parent = s->parent,
+        .domains_seen = v.domains_seen,
+        .domains_total = s->n_domains,
+        .hits = v.hits,
+        .first_seen_ms = (uint64_t)v.first_s * 1000,
+        .last_seen_ms = (uint64_t)v.last_s * 1000,
+        .domains = e->seen,
+    };
+    hs_subtable_subscriber(e->subs, idx, &ev.subscriber);
+    if (type == HS_EVENT_DETECTED)
+        e->c.detections++;
+    else
+        e->c.expiries++;
+    e->fn(e->ctx, &ev);
+}
+
+static bool sig_holds(const hs_engine *e, const hs_sub *r, uint32_t sig,
+                      uint32_t at)
+{
+    hs_verdict v;
+    hs_rule_eval(hs_sigset_sig(e->sv.set, sig), &e->sv.rules[sig],
+                 sub_ev(e, r), r->n_ev, r->clock, at, &v, NULL);
+    return v.holds;
+}
+
+/* Drops held[i] (order does not matter). */
+static void held_remove(hs_engine *e, uint32_t idx, uint32_t i)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    uint32_t *held = sub_held(e, r);
+    held[i] = held[r->n_held - 1];
+    list_fit(&e->held_pool, &r->held, r->n_held, r->n_held - 1u);
+    r->n_held--;
+    e->c.detected--;
+}
+
+static int held_add(hs_engine *e, uint32_t idx, uint32_t sig)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    if (r->n_held == UINT16_MAX ||
+        list_fit(&e->held_pool, &r->held, r->n_held, r->n_held + 1u) < 0)
+        return -ENOMEM;
+    sub_held(e, r)[r->n_held++] = sig;
+    e->c.detected++;
+    return 0;
+}
+
+static bool is_held(const hs_engine *e, const hs_sub *r, uint32_t sig)
+{
+    const uint32_t *held = sub_held(e, r);
+    for (uint32_t i = 0; i < r->n_held; i++)
+        if (held[i] == sig)
+            return true;
+    return false;
+}
+
+/* ---- catching a subscriber up to the watermark --------------------- */
+
+/*
+ * A rule can only lapse when a bucket leaves its window, i.e. at bucket
+ * boundaries. Check the held signatures at each boundary between the
+ * record's clock and the watermark; past clock + HS_WINDOW_BUCKETS no
+ * evidence is left, so at most that many boundaries matter.
+ */
+static void expire_lapsed(hs_engine *e, uint32_t idx)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    uint32_t last = e->wm_b - r->clock > HS_WINDOW_BUCKETS
+                        ? r->clock + HS_WINDOW_BUCKETS : e->wm_b;
+    for (uint32_t p = r->clock + 1; p <= last && r->n_held > 0; p++) {
+        for (uint32_t i = 0; i < r->n_held;) {
+            uint32_t sig = sub_held(e, r)[i];
+            if (sig_holds(e, r, sig, p)) {
+                i++;
+                continue;
+            }
+            emit(e, idx, HS_EVENT_EXPIRED, sig, (uint64_t)p * e->sv.width_ms,
+                 p);
+            held_remove(e, idx, i);
+            r = hs_subtable_at(e->subs, idx);
+        }
+    }
+}
+
+/* Ages every entry to the watermark and drops the empty ones. */
+static void age_entries(hs_engine *e, uint32_t idx)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    hs_evidence *ev = sub_ev(e, r);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < r->n_ev; i++) {
+        uint32_t keep = e->sv.nb_max[ev[i].domain];
+        if (hs_evidence_age(&ev[i], r->clock, e->wm_b, keep))
+            continue;
+        ev[kept++] = ev[i];
+    }
+    e->c.entries -= r->n_ev - kept;
+    list_fit(&e->ev_pool, &r->ev, r->n_ev, kept);
+    r->n_ev = (uint16_t)kept;
+    r->clock = e->wm_b;
+}
+
+static void catch_up(hs_engine *e, uint32_t idx)
+{
+    if (hs_subtable_at(e->subs, idx)->clock >= e->wm_b)
+        return;
+    expire_lapsed(e, idx);
+    age_entries(e, idx);
+}
+
+/* ---- scheduling ---------------------------------------------------- */
+
+/*
+ * When must the engine look at this record again? With detections held:
+ * when the next bucket leaves the shortest or longest window of some
+ * domain (a rule may lapse then). Otherwise: when the newest hit has left
+ * every window, and the record is idle.
+ */
+static uint32_t next_deadline(const hs_engine *e, const hs_sub *r)
+{
+    const hs_evidence *ev = sub_ev(e, r);
+    uint32_t d = r->n_held > 0 ? UINT32_MAX : r->clock + 1;
+    for (uint32_t i = 0; i < r->n_ev; i++) {
+        uint32_t lens[2] = {e->sv.nb_min[ev[i].domain],
+                            e->sv.nb_max[ev[i].domain]};
+        for (int k = 0; k < 2; k++) {
+            uint32_t oldest, newest;
+            if (!hs_evidence_span(&ev[i], r->clock, lens[k], &oldest,
+                                  &newest))
+                continue;
+            if (r->n_held > 0 && oldest + lens[k] < d)
+                d = oldest + lens[k];
+            if (r->n_held == 0 && newest + lens[k] > d)
+                d = newest + lens[k];
+        }
+    }
+    return d == UINT32_MAX ? r->clock + 1 : d;
+}
+
+static void reschedule(hs_engine *e, uint32_t idx)
+{
+    uint32_t d = next_deadline(e, hs_subtable_at(e->subs, idx));
+    hs_subtable_schedule(e->subs, idx, d);
+}
+
+/*
+ * The cheap update after a hit that changed nothing but one bucket of one
+ * entry (the record was scheduled and caught up, and no rule changed):
+ * the new bucket can only make an idle deadline later, or the next
+ * boundary of a record with detections earlier.
+ */
+static void reschedule_hit(hs_engine *e, uint32_t idx, uint32_t domain,
+                           uint32_t b)
+{
+    const hs_sub *r = hs_subtable_at(e->subs, idx);
+    uint32_t lens[2] = {e->sv.nb_min[domain], e->sv.nb_max[domain]};
+    uint32_t d = r->deadline;
+    for (int k = 0; k < 2; k++) {
+        uint32_t leaves = b + lens[k];
+        if (r->n_held == 0 && leaves > d)
+            d = leaves;
+        if (r->n_held > 0 && leaves > r->clock && leaves < d)
+            d = leaves;
+    }
+    if (d != r->deadline)
+        hs_subtable_schedule(e->subs, idx, d);
+}
+
+static void sub_remove(hs_engine *e, uint32_t idx)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    list_fit(&e->ev_pool, &r->ev, r->n_ev, 0);
+    list_fit(&e->held_pool, &r->held, r->n_held, 0);
+    e->c.entries -= r->n_ev;
+    e->c.detected -= r->n_held;
+    hs_subtable_remove(e->subs, idx);
+}
+
+/* Catches a due record up; removes it when idle. */
+static void visit(hs_engine *e, uint32_t idx)
+{
+    catch_up(e, idx);
+    const hs_sub *r = hs_subtable_at(e->subs, idx);
+    if (r->n_ev == 0 && r->n_held == 0) {
+        sub_remove(e, idx);
+        e->c.evictions++;
+        return;
+    }
+    reschedule(e, idx);
+}
+
+/*
+ * Visits due records in deadline order, at most budget of them (counting
+ * the not-yet-due ones passed over). A list interrupted by the budget is
+ * resumed where it stopped. Returns the number visited.
+ */
+static size_t run_wheel(hs_engine *e, size_t budget)
+{
+    size_t visited = 0;
+    if (e->wm_b - e->swept > HS_WHEEL_SLOTS) {
+        e->swept = e->wm_b - HS_WHEEL_SLOTS;
+        e->in_list = false;
+    }
+    while (e->swept < e->wm_b) {
+        uint32_t b = e->swept + 1;
+        if (!e->in_list)
+            hs_subtable_wheel_begin(e->subs, b);
+        e->in_list = true;
+        for (;;) {
+            if (visited == budget)
+                return visited;
+            uint32_t idx = hs_subtable_wheel_next(e->subs);
+            if (idx == HS_SUB_NONE)
+                break;
+            visited++;
+            if (hs_subtable_at(e->subs, idx)->deadline <= e->wm_b)
+                visit(e, idx);
+        }
+        e->in_list = false;
+        e->swept = b;
+    }
+    return visited;
+}
+
+/* ---- recording hits ------------------------------------------------ */
+
+static uint32_t new_subscriber(hs_engine *e, const hs_subscriber *s)
+{
+    if (hs_subtable_count(e->subs) >= e->conf.max_subscribers) {
+        uint64_t before = e->c.evictions;
+        run_wheel(e, CAP_SWEEP_BUDGET);
+        e->c.evictions_cap += e->c.evictions - before;
+        if (hs_subtable_count(e->subs) >= e->conf.max_subscribers) {
+            e->c.hits_dropped_cap++;
+            return HS_SUB_NONE;
+        }
+    }
+    uint32_t idx;
+    if (hs_subtable_add(e->subs, s, &idx) < 0) {
+        e->c.hits_dropped_nomem++;
+        return HS_SUB_NONE;
+    }
+    hs_subtable_at(e->subs, idx)->clock = e->wm_b;
+    return idx;
+}
+
+/* The entry for a domain, inserted in order if missing; NULL on ENOMEM. */
+static hs_evidence *entry_get(hs_engine *e, uint32_t idx, uint32_t domain)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    hs_evidence *ev = sub_ev(e, r);
+    uint32_t pos = 0;
+    while (pos < r->n_ev && ev[pos].domain < domain)
+        pos++;
+    if (pos < r->n_ev && ev[pos].domain == domain)
+        return &ev[pos];
+    if (r->n_ev == UINT16_MAX ||
+        list_fit(&e->ev_pool, &r->ev, r->n_ev, r->n_ev + 1u) < 0)
+        return NULL;
+    ev = sub_ev(e, r);
+    memmove(&ev[pos + 1], &ev[pos], (r->n_ev - pos) * sizeof(*ev));
+    hs_evidence_init(&ev[pos], domain);
+    r->n_ev++;
+    e->c.entries++;
+    return &ev[pos];
+}
+
+/*
+ * A hit can only make a rule true by making its domain count as seen for
+ * the signature: the domain's count in the signature's window reaching
+ * min_hits just now. Any other hit leaves the rule as false as it was.
+ */
+static bool just_seen(const hs_engine *e, const hs_sub *r, uint32_t domain,
+                      uint32_t sig)
+{
+    const hs_rule_eff *rule = &e->sv.rules[sig];
+    const hs_evidence *ev = hs_evidence_find(sub_ev(e, r), r->n_ev, domain);
+    return ev && hs_evidence_count(ev, r->clock, r->clock, rule->nb) ==
+                     rule->min_hits;
+}
+
+/*
+ * Evaluates the rules of the signatures holding a domain and reports the
+ * ones that became true. on_hit: the domain was just hit, so only the
+ * signatures for which it just became seen can change.
+ */
+static void evaluate(hs_engine *e, uint32_t idx, uint32_t domain,
+                     uint64_t time_ms, bool on_hit)
+{
+    const hs_domain *dom = hs_sigset_domain(e->sv.set, domain);
+    for (uint32_t k = 0; k < dom->n_sigs; k++) {
+        uint32_t sig = dom->sigs[k];
+        const hs_sub *r = hs_subtable_at(e->subs, idx);
+        if ((on_hit && !just_seen(e, r, domain, sig)) || is_held(e, r, sig) ||
+            !sig_holds(e, r, sig, r->clock))
+            continue;
+        if (held_add(e, idx, sig) < 0) {
+            e->c.hits_dropped_nomem++;
+            continue;
+        }
+        emit(e, idx, HS_EVENT_DETECTED, sig, time_ms, e->wm_b);
+    }
+}
+
+static void advance_watermark(hs_engine *e, uint64_t t_ms)
+{
+    if (t_ms <= e->wm_ms)
+        return;
+    e->wm_ms = t_ms;
+    e->wm_b = (uint32_t)(t_ms / e->sv.width_ms);
+}
+
+static void apply_hit(hs_engine *e, const hs_hit *h)
+{
+    if (h->domain >= hs_sigset_n_domains(e->sv.set)) {
+        e->c.hits_stale++;
+        return;
+    }
+    uint64_t b = h->time_ms / e->sv.width_ms;
+    if (b > UINT32_MAX - 2 * HS_WINDOW_BUCKETS ||
+        h->time_ms / 1000 > UINT32_MAX) {
+        e->c.hits_bad_time++;
+        return;
+    }
+    advance_watermark(e, h->time_ms);
+    if (b + e->sv.nb_max[h->domain] <= e->wm_b) {
+        e->c.hits_late++;
+        return;
+    }
+    uint32_t idx = hs_subtable_find(e->subs, &h->sub);
+    bool known = idx != HS_SUB_NONE;
+    if (!known)
+        idx = new_subscriber(e, &h->sub);
+    if (idx == HS_SUB_NONE)
+        return;
+    const hs_sub *r = hs_subtable_at(e->subs, idx);
+    bool settled = known && r->clock == e->wm_b;
+    uint16_t held_before = r->n_held;
+    catch_up(e, idx);
+    hs_evidence *ev = entry_get(e, idx, h->domain);
+    if (!ev) {
+        e->c.hits_dropped_nomem++;
+        r = hs_subtable_at(e->subs, idx);
+        if (r->n_ev == 0 && r->n_held == 0)
+            sub_remove(e, idx);
+        return;
+    }
+    hs_evidence_add(ev, (uint32_t)b, (uint32_t)(h->time_ms / 1000));
+    e->c.hits++;
+    evaluate(e, idx, h->domain, h->time_ms, true);
+    if (settled && hs_subtable_at(e->subs, idx)->n_held == held_before)
+        reschedule_hit(e, idx, h->domain, (uint32_t)b);
+    else
+        reschedule(e, idx);
+}
+
+/*
+ * Hits of a batch go to random subscribers among millions: each one's
+ * index slot, record and evidence are cache misses. Announcing them a
+ * group ahead lets the misses overlap instead of queueing.
+ */
+static void prefetch_group(const hs_engine *e, const hs_hit *hits, size_t n)
+{
+    const hs_sub *recs[PREFETCH_GROUP];
+    for (size_t i = 0; i < n; i++)
+        hs_subtable_prefetch_slot(e->subs, &hits[i].sub);
+    for (size_t i = 0; i < n; i++)
+        recs[i] = hs_subtable_prefetch_rec(e->subs, &hits[i].sub);
+    for (size_t i = 0; i < n; i++)
+        if (recs[i] && recs[i]->ev != HS_POOL_NONE)
+            __builtin_prefetch(hs_pool_at(&e->ev_pool, recs[i]->ev));
+}
+
+void hs_engine_apply(hs_engine *e, const hs_hit *hits, size_t n)
+{
+    for (size_t i = 0; i < n; i += PREFETCH_GROUP) {
+        size_t k = n - i < PREFETCH_GROUP ? n - i : PREFETCH_GROUP;
+        prefetch_group(e, &hits[i], k);
+        for (size_t j = 0; j < k; j++)
+            apply_hit(e, &hits[i + j]);
+    }
+}
+
+void hs_engine_flows(void *engine, const hs_flow *flows, size_t n)
+{
+    hs_engine *e = engine;
+    hs_hit hits[4 * HS_MATCH_MAX_HITS];
+    size_t used = 0, room = sizeof(hits) / sizeof(hits[0]);
+    for (size_t i = 0; i < n; i++) {
+        if (room - used < HS_MATCH_MAX_HITS) {
+            hs_engine_apply(e, hits, used);
+            used = 0;
+        }
+        used += hs_match_flow(e->sv.set, &e->mconf, &flows[i], hits + used,
+                              HS_MATCH_MAX_HITS, &e->c.match);
+    }
+    hs_engine_apply(e, hits, used);
+}
+
+size_t hs_engine_advance(hs_engine *e, uint64_t now_ms)
+{
+    if (now_ms / e->sv.width_ms <= UINT32_MAX - 2 * HS_WINDOW_BUCKETS)
+        advance_watermark(e, now_ms);
+    return run_wheel(e, e->conf.sweep_budget);
+}
+
+/* ---- replacing the sigset ------------------------------------------ */
+
+/*
+ * Under the old set: catches every record up, drops the idle ones and
+ * ends detections of signatures the new set lacks. Leaves every record's
+ * clock at the watermark.
+ */
+static void swap_settle(hs_engine *e, const int32_t *smap)
+{
+    for (uint32_t i = 0; i < hs_subtable_count(e->subs);) {
+        catch_up(e, i);
+        hs_sub *r = hs_subtable_at(e->subs, i);
+        for (uint32_t k = 0; k < r->n_held;) {
+            uint32_t sig = sub_held(e, r)[k];
+            if (smap[sig] >= 0) {
+                k++;
+                continue;
+            }
+            emit(e, i, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock);
+            held_remove(e, i, k);
+            r = hs_subtable_at(e->subs, i);
+        }
+        if (r->n_ev == 0 && r->n_held == 0) {
+            sub_remove(e, i);       /* the last record is now i */
+            e->c.evictions++;
+            continue;
+        }
+        i++;
+    }
+}
+
+/* Moves a ring aged to old_clock in buckets of old_w to new buckets. */
+static void rebucket(hs_evidence *ev, uint32_t old_clock, uint64_t old_w,
+                     uint32_t new_clock, uint64_t new_w)
+{
+    hs_evidence moved = *ev;
+    memset(moved.hits, 0, sizeof(moved.hits));
+    uint32_t lo = old_clock >= HS_WINDOW_BUCKETS - 1
+                      ? old_clock - (HS_WINDOW_BUCKETS - 1) : 0;
+    for (uint32_t b = lo; b <= old_clock; b++) {
+        uint32_t n = ev->hits[b % HS_WINDOW_BUCKETS];
+        uint64_t nb = (uint64_t)b * old_w / new_w;
+        if (n == 0 || nb + HS_WINDOW_BUCKETS <= new_clock)
+            continue;
+        uint8_t *slot = &moved.hits[nb % HS_WINDOW_BUCKETS];
+        *slot = (uint8_t)(*slot + n > HS_WINDOW_BUCKET_MAX
+                              ? HS_WINDOW_BUCKET_MAX : *slot + n);
+    }
+    *ev = moved;
+}
+
+static int by_domain(const void *a, const void *b)
+{
+    const hs_evidence *x = a, *y = b;
+    return x->domain < y->domain ? -1 : x->domain > y->domain;
+}
+
+/* Renumbers one record's entries and detections for the new set. */
+static void swap_remap(hs_engine *e, uint32_t idx, const int32_t *dmap,
+                       const int32_t *smap, uint64_t old_w)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    hs_evidence *ev = sub_ev(e, r);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < r->n_ev; i++) {
+        if (dmap[ev[i].domain] < 0)
+            continue;
+        ev[kept] = ev[i];
+        ev[kept].domain = (uint32_t)dmap[ev[i].domain];
+        if (old_w != e->sv.width_ms)
+            rebucket(&ev[kept], r->clock, old_w, e->wm_b, e->sv.width_ms);
+        kept++;
+    }
+    qsort(ev, kept, sizeof(*ev), by_domain);
+    e->c.entries -= r->n_ev - kept;
+    list_fit(&e->ev_pool, &r->ev, r->n_ev, kept);
+    r->n_ev = (uint16_t)kept;
+    uint32_t *held = sub_held(e, r);
+    for (uint32_t k = 0; k < r->n_held; k++)
+        held[k] = (uint32_t)smap[held[k]];
+    /* The clock is in the new buckets now; aging drops what the new
+     * windows no longer cover. */
+    r->clock = e->wm_b;
+    age_entries(e, idx);
+}
+
+/* Under the new set: rules that changed may lapse or hold now. */
+static void swap_reevaluate(hs_engine *e, uint32_t idx)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    for (uint32_t k = 0; k < r->n_held;) {
+        uint32_t sig = sub_held(e, r)[k];
+        if (sig_holds(e, r, sig, r->clock)) {
+            k++;
+            continue;
+        }
+        emit(e, idx, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock);
+        held_remove(e, idx, k);
+        r = hs_subtable_at(e->subs, idx);
+    }
+    for (uint32_t i = 0; i < r->n_ev; i++) {
+        evaluate(e, idx, sub_ev(e, r)[i].domain, e->wm_ms, false);
+        r = hs_subtable_at(e->subs, idx);
+    }
+}
+
+static int32_t *name_map(const hs_sigset *from, const hs_sigset *to,
+                         bool domains)
+{
+    uint32_t n = domains ? hs_sigset_n_domains(from) : hs_sigset_n_sigs(from);
+    int32_t *map = malloc((n ? n : 1) * sizeof(*map));
+    if (!map)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++)
+        map[i] = domains
+                     ? hs_sigset_find_domain(to, hs_sigset_domain(from, i)->name)
+                     : hs_sigset_find_sig(to, hs_sigset_sig(from, i)->id);
+    return map;
+}
+
+int hs_engine_swap_sigset(hs_engine *e, const hs_sigset *s)
+{
+    sig_view nv;
+    if (sig_view_init(&nv, s, &e->conf) < 0)
+        return -ENOMEM;
+    int32_t *dmap = name_map(e->sv.set, s, true);
+    int32_t *smap = name_map(e->sv.set, s, false);
+    uint32_t seen = nv.max_sig_domains > e->sv.max_sig_domains
+                        ? nv.max_sig_domains : e->sv.max_sig_domains;
+    if (!dmap || !smap || alloc_seen(e, seen) < 0) {
+        free(dmap);
+        free(smap);
+        sig_view_fini(&nv);
+        return -ENOMEM;
+    }
+    swap_settle(e, smap);
+    uint64_t old_w = e->sv.width_ms;
+    sig_view_fini(&e->sv);
+    e->sv = nv;
+    e->wm_b = (uint32_t)(e->wm_ms / nv.width_ms);
+    e->swept = e->wm_b;
+    e->in_list = false;
+    for (uint32_t i = 0; i < hs_subtable_count(e->subs);) {
+        swap_remap(e, i, dmap, smap, old_w);
+        swap_reevaluate(e, i);
+        const hs_sub *r = hs_subtable_at(e->subs, i);
+        if (r->n_ev == 0 && r->n_held == 0) {
+            sub_remove(e, i);
+            e->c.evictions++;
+            continue;
+        }
+        reschedule(e, i++);
+    }
+    free(dmap);
+    free(smap);
+    return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------- */
+
+static int conf_check(const hs_engine_conf *c)
+{
+    if (c->window_ms < 1000 || c->min_fraction < 0 || c->min_fraction > 1 ||
+        c->ipv6_prefix_len < HS_V6_PREFIX_MIN ||
+        c->ipv6_prefix_len > HS_V6_PREFIX_MAX || c->max_subscribers < 1 ||
+        c->max_subscribers >= HS_SUB_NONE || c->sweep_budget < 1)
+        return -EINVAL;
+    for (size_t i = 0; i < c->n_subscriber_prefixes; i++) {
+        const hs_prefix *p = &c->subscriber_prefixes[i];
+        if ((p->ip.af != HS_AF_V4 && p->ip.af != HS_AF_V6) ||
+            p->len > (p->ip.af == HS_AF_V4 ? 32 : 128))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+int hs_engine_new(const hs_engine_conf *conf, const hs_sigset *s,
+                  hs_event_fn fn, void *ctx, hs_engine **out)
+{
+    int rc = conf_check(conf);
+    if (rc < 0 || !fn)
+        return -EINVAL;
+    hs_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    e->conf = *conf;
+    e->fn = fn;
+    e->ctx = ctx;
+    hs_pool_init(&e->ev_pool, sizeof(hs_evidence));
+    hs_pool_init(&e->held_pool, sizeof(uint32_t));
+    size_t np = conf->n_subscriber_prefixes;
+    e->prefixes = malloc((np ? np : 1) * sizeof(*e->prefixes));
+    e->subs = hs_subtable_new();
+    if (!e->prefixes || !e->subs || sig_view_init(&e->sv, s, conf) < 0 ||
+        alloc_seen(e, e->sv.max_sig_domains) < 0) {
+        hs_engine_free(e);
+        return -ENOMEM;
+    }
+    if (np)
+        memcpy(e->prefixes, conf->subscriber_prefixes, np * sizeof(*e->prefixes));
+    e->conf.subscriber_prefixes = e->prefixes;
+    e->mconf = (hs_match_conf){.ipv6_prefix_len = conf->ipv6_prefix_len,
+                               .subscriber_prefixes = e->prefixes,
+                               .n_subscriber_prefixes = np};
+    *out = e;
+    return 0;
+}
+
+void hs_engine_free(hs_engine *e)
+{
+    if (!e)
+        return;
+    hs_subtable_free(e->subs);
+    hs_pool_fini(&e->ev_pool);
+    hs_pool_fini(&e->held_pool);
+    sig_view_fini(&e->sv);
+    free(e->prefixes);
+    free(e->seen);
+    free(e);
+}
+
+const hs_match_conf *hs_engine_match_conf(const hs_engine *e)
+{
+    return &e->mconf;
+}
+
+const hs_sigset *hs_engine_sigset(const hs_engine *e)
+{
+    return e->sv.set;
+}
+
+uint64_t hs_engine_bucket_ms(const hs_engine *e)
+{
+    return e->sv.width_ms;
+}
+
+void hs_engine_get_counters(const hs_engine *e, hs_engine_counters *c)
+{
+    *c = e->c;
+    c->subscribers = hs_subtable_count(e->subs);
+    c->watermark_ms = e->wm_ms;
+    c->bytes_subscribers = hs_subtable_bytes(e->subs);
+    c->bytes_evidence = hs_pool_bytes(&e->ev_pool) +
+                        hs_pool_bytes(&e->held_pool);
+    c->bytes = c->bytes_subscribers + c->bytes_evidence;
+}
+
+int hs_engine_foreach(const hs_engine *e,
+                      int (*fn)(void *ctx, const hs_sub_view *v), void *ctx)
+{
+    for (uint32_t i = 0; i < hs_subtable_count(e->subs); i++) {
+        const hs_sub *r = hs_subtable_at(e->subs, i);
+        hs_sub_view v = {.clock = r->clock,
+                         .evidence = sub_ev(e, r),
+                         .n_evidence = r->n_ev,
+                         .detected = sub_held(e, r),
+                         .n_detected = r->n_held};
+        hs_subtable_subscriber(e->subs, i, &v.subscriber);
+        int rc = fn(ctx, &v);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
