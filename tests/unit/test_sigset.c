@@ -242,7 +242,12 @@ static const error_case error_cases[] = {
      "domains[0].name: must not contain control characters"},
     {FILE_OF("{\"name\":\"a\\u0000b\",\"endpoints\":[{\"prefix\":\"::/0\"}]}",
              ""),
-     "domains[0].name: must not contain control characters"},
+     "domains[0].name: must not contain NUL characters"},
+    {WITH_ENDPOINT("{\"prefix\":\"10.0.0.0/8\\u0000junk\"}"),
+     "domains[0].endpoints[0].prefix: must not contain NUL characters"},
+    {FILE_OF(DOM_A, "{\"id\":\"x\",\"level\":\"product\",\"domains\":"
+                    "[\"a\\u0000\"]}"),
+     "signatures[0].domains[0]: must not contain NUL characters"},
     {FILE_OF("{\"name\":\"a\"}", ""), "domains[0]: missing \"endpoints\""},
     {FILE_OF("{\"name\":\"a\",\"endpoints\":[]}", ""),
      "domains[0].endpoints: must list at least one endpoint"},
