@@ -1,29 +1,116 @@
 /*
- * main.c - haystackd entry point: command line, then hand over to the
- * server loop. Kept thin: everything testable lives in lib/.
+ * main.c - haystackd's command line: check (-t), or start the server in the
+ * foreground (-f, how systemd runs it) or as a classic background daemon.
+ * Kept thin: everything testable lives in lib/, the running process in
+ * server.c.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "server.h"
 
 #define HS_VERSION "0.1.0"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: haystackd [-c FILE] [-f] [-t] [-V] [-h]\n");
+    fprintf(out,
+            "usage: haystackd [-c FILE] [-f] [-t] [-F] [-V] [-h]\n"
+            "  -c FILE  configuration (default " HS_CONF_DEFAULT_PATH ")\n"
+            "  -f       stay in the foreground, log to stderr\n"
+            "  -t       check the configuration and signatures, then exit\n"
+            "  -F       print every decoded flow record as JSON on stdout\n"
+            "  -V       print the version\n"
+            "  -h       this help\n");
+}
+
+typedef struct args {
+    const char *conf_path;
+    bool foreground, test, dump_flows;
+} args;
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, args *a)
+{
+    a->conf_path = HS_CONF_DEFAULT_PATH;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:ftFVh")) != -1) {
+        switch (opt) {
+        case 'c': a->conf_path = optarg; break;
+        case 'f': a->foreground = true; break;
+        case 't': a->test = true; break;
+        case 'F': a->dump_flows = true; break;
+        case 'V': printf("haystackd %s\n", HS_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 1;
+    }
+    return -1;
+}
+
+static void to_syslog(void *ctx, hs_log_level level, const char *line)
+{
+    (void)ctx;
+    syslog((int)level, "%s", line);
+}
+
+/* -t: like nginx -t, a one-line verdict and the exit code. */
+static int check(const char *path, const hs_conf *conf)
+{
+    printf("%s: configuration ok\n", path);
+    (void)conf;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-V") == 0) {
-            printf("haystackd %s\n", HS_VERSION);
-            return 0;
-        }
-        if (strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
+    args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+
+    hs_log_capture_glib();
+    char err[1024];
+    hs_conf *conf = NULL;
+    if (hs_conf_load(a.conf_path, &conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
     }
-    usage(stderr);
-    return 1;
+    if (a.test) {
+        rc = check(a.conf_path, conf);
+        hs_conf_free(conf);
+        return rc;
+    }
+    hs_log_level level = (hs_log_level)conf->log.level;
+    if (!a.foreground) {
+        if (daemon(0, 0) < 0) {
+            fprintf(stderr, "haystackd: daemon: %s\n", strerror(errno));
+            hs_conf_free(conf);
+            return 1;
+        }
+        openlog("haystackd", LOG_PID, LOG_DAEMON);
+        hs_log_setup(level, to_syslog, NULL);
+    } else {
+        hs_log_setup(level, NULL, NULL);
+    }
+
+    hs_server_opts opts = {a.conf_path, a.dump_flows};
+    hs_server *s = NULL;
+    if (hs_server_new(conf, &opts, &s, err, sizeof(err)) < 0) {
+        hs_log(HS_LOG_ERROR, "%s", err);
+        return 1;
+    }
+    rc = hs_server_run(s);
+    hs_server_free(s);
+    return rc;
 }

@@ -52,4 +52,9 @@ char *hs_ip_format(const hs_ip *ip, char *buf, size_t len);
 /* Parses a textual address; returns 0 or a negative error (-EINVAL). */
 int hs_ip_parse(const char *s, hs_ip *out);
 
+struct sockaddr;
+/* A socket address as hs_ip and port; IPv4-mapped IPv6 (from dual-stack
+ * sockets) becomes IPv4. */
+void hs_ip_from_sockaddr(const struct sockaddr *sa, hs_ip *ip, uint16_t *port);
+
 #endif

@@ -1,0 +1,21 @@
+/*
+ * promtext.h - the Prometheus text exposition of haystack's counters.
+ * Every family is written whole (HELP, TYPE, samples) before the next one,
+ * as the format requires.
+ */
+#ifndef HS_PROMTEXT_H
+#define HS_PROMTEXT_H
+
+#include <stdint.h>
+
+#include "collector.h"
+#include "textbuf.h"
+
+/* One unlabelled sample with its HELP and TYPE ("counter" or "gauge"). */
+void hs_prom_value(hs_textbuf *o, const char *name, const char *type,
+                   const char *help, double value);
+
+/* Collector-wide and per-exporter decode counters. */
+void hs_prom_collector(hs_textbuf *o, const hs_collector *c);
+
+#endif

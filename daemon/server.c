@@ -1,0 +1,249 @@
+/*
+ * server.c - the daemon's event loop: sockets in, flow records through the
+ * sinks, timers for lifetimes, signals for reload and shutdown.
+ *
+ * Everything runs on one libuv loop so the receive path never takes a
+ * lock: a datagram is decoded inside its receive callback, and the records
+ * go straight to the sinks. Reload (SIGHUP) parses the new configuration
+ * between two callbacks and swaps it in; sockets stay bound, so nothing
+ * that arrives during a reload is lost.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "collector.h"
+#include "flowdump.h"
+#include "log.h"
+#include "metrics.h"
+#include "promtext.h"
+#include "udp.h"
+
+#define HS_TICK_MS 1000
+
+struct hs_server {
+    uv_loop_t loop;
+    hs_server_opts opts;
+    hs_conf *conf;
+    hs_collector_conf cconf;
+    hs_collector *collector;
+    hs_udp **udp;
+    size_t n_udp;
+    hs_conf *bound;             /* the configuration the sockets follow */
+    hs_metrics *metrics;
+    uv_timer_t tick;
+    uv_signal_t sigterm, sigint, sighup;
+    hs_ip cur_exporter;         /* source of the datagram being decoded */
+    uint64_t reloads, reload_failures;
+    bool stopping;
+};
+
+/* ---- receive path -------------------------------------------------------- */
+
+static void on_flows(void *ctx, const hs_flow *flows, size_t n)
+{
+    hs_server *s = ctx;
+    if (s->opts.dump_flows) {
+        for (size_t i = 0; i < n; i++)
+            hs_flowdump_write(stdout, &s->cur_exporter, &flows[i]);
+        fflush(stdout); /* a debugging aid: show records as they come */
+    }
+}
+
+static void on_datagram(void *ctx, const struct sockaddr *src, uint8_t *buf,
+                        size_t len)
+{
+    hs_server *s = ctx;
+    uint16_t port;
+    hs_ip_from_sockaddr(src, &s->cur_exporter, &port);
+    hs_collector_input(s->collector, src, buf, len, uv_now(&s->loop));
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void on_tick(uv_timer_t *t)
+{
+    hs_server *s = t->data;
+    hs_collector_expire(s->collector, uv_now(&s->loop));
+    fflush(stdout);
+}
+
+static void close_all(hs_server *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    for (size_t i = 0; i < s->n_udp; i++)
+        hs_udp_close(s->udp[i]);
+    s->n_udp = 0;
+    hs_metrics_close(s->metrics);
+    s->metrics = NULL;
+    uv_close((uv_handle_t *)&s->tick, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    hs_server *s = h->data;
+    hs_log(HS_LOG_INFO, "%s: stopping", strsignal(signum));
+    close_all(s);
+}
+
+static void reload(hs_server *s)
+{
+    char err[512];
+    hs_conf *next = NULL;
+    if (hs_conf_load(s->opts.conf_path, &next, err, sizeof(err)) < 0) {
+        s->reload_failures++;
+        hs_log(HS_LOG_ERROR, "reload failed, keeping the running configuration: %s", err);
+        return;
+    }
+    if (hs_conf_listen_changed(s->bound, next))
+        hs_log(HS_LOG_WARNING, "reload: listen addresses differ from the bound "
+                               "sockets; a restart is needed to rebind, keeping them");
+    hs_conf_collector(next, &s->cconf);
+    hs_collector_set_conf(s->collector, &s->cconf);
+    if (s->conf != s->bound)
+        hs_conf_free(s->conf);
+    s->conf = next;
+    s->reloads++;
+    hs_log(HS_LOG_INFO, "reloaded %s", s->opts.conf_path);
+}
+
+static void on_hup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    reload(h->data);
+}
+
+static void render_sockets(hs_server *s, hs_textbuf *o)
+{
+    const char *name = "haystack_socket_kernel_drops_total";
+    hs_textbuf_printf(o, "# HELP %s Datagrams the kernel dropped on the socket "
+                         "(receive buffer full).\n# TYPE %s counter\n", name, name);
+    for (size_t i = 0; i < s->n_udp; i++)
+        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(s->udp[i]),
+                          (unsigned long long)hs_udp_kernel_drops(s->udp[i]));
+    name = "haystack_socket_rcvbuf_bytes";
+    hs_textbuf_printf(o, "# HELP %s Receive buffer the kernel granted.\n"
+                         "# TYPE %s gauge\n", name, name);
+    for (size_t i = 0; i < s->n_udp; i++)
+        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(s->udp[i]),
+                          (unsigned long long)hs_udp_rcvbuf(s->udp[i]));
+}
+
+static void render_metrics(void *ctx, hs_textbuf *o)
+{
+    hs_server *s = ctx;
+    hs_prom_collector(o, s->collector);
+    render_sockets(s, o);
+    hs_prom_value(o, "haystack_reloads_total", "counter",
+                  "Successful reloads (SIGHUP).", (double)s->reloads);
+    hs_prom_value(o, "haystack_reload_failures_total", "counter",
+                  "Reloads refused; the running configuration was kept.",
+                  (double)s->reload_failures);
+}
+
+static int open_metrics(hs_server *s, char *err, size_t errlen)
+{
+    if (!s->conf->metrics.enabled)
+        return 0;
+    int rc = hs_metrics_open(&s->loop, &s->conf->metrics.listen, render_metrics,
+                             s, &s->metrics, err, errlen);
+    if (rc == 0) {
+        char a[64];
+        hs_log(HS_LOG_INFO, "metrics on http://%s/metrics",
+               hs_hostport_format(&s->conf->metrics.listen, a, sizeof(a)));
+    }
+    return rc;
+}
+
+static int open_listeners(hs_server *s, char *err, size_t errlen)
+{
+    const hs_conf *c = s->conf;
+    s->udp = calloc(c->collector.n_listen, sizeof(*s->udp));
+    if (!s->udp)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->collector.n_listen; i++) {
+        const hs_hostport *hp = &c->collector.listen[i];
+        int rc = hs_udp_open(&s->loop, &hp->ip, hp->port, c->collector.rcvbuf,
+                             0, on_datagram, s, &s->udp[s->n_udp], err, errlen);
+        if (rc < 0)
+            return rc;
+        hs_udp *u = s->udp[s->n_udp++];
+        hs_log(HS_LOG_INFO, "listening on %s (receive buffer %llu bytes)",
+               hs_udp_name(u), (unsigned long long)hs_udp_rcvbuf(u));
+        if (hs_udp_rcvbuf(u) < c->collector.rcvbuf)
+            hs_log(HS_LOG_WARNING, "%s: receive buffer capped by the kernel "
+                                   "(raise net.core.rmem_max)", hs_udp_name(u));
+    }
+    return 0;
+}
+
+static void start_handles(hs_server *s)
+{
+    uv_timer_init(&s->loop, &s->tick);
+    s->tick.data = s;
+    uv_timer_start(&s->tick, on_tick, HS_TICK_MS, HS_TICK_MS);
+    uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&s->loop, sigs[i]);
+        sigs[i]->data = s;
+        uv_signal_start(sigs[i], nums[i] == SIGHUP ? on_hup : on_stop_signal,
+                        nums[i]);
+    }
+}
+
+int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
+                  char *err, size_t errlen)
+{
+    hs_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        hs_conf_free(conf);
+        return -ENOMEM;
+    }
+    s->opts = *opts;
+    s->conf = s->bound = conf;
+    uv_loop_init(&s->loop);
+    hs_conf_collector(conf, &s->cconf);
+    s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
+    int rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;
+    if (rc == 0)
+        rc = open_metrics(s, err, errlen);
+    start_handles(s);
+    if (rc < 0) {
+        hs_server_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int hs_server_run(hs_server *s)
+{
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    fflush(stdout);
+    return 0;
+}
+
+void hs_server_free(hs_server *s)
+{
+    if (!s)
+        return;
+    close_all(s);
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
+    uv_loop_close(&s->loop);
+    hs_collector_free(s->collector);
+    if (s->conf != s->bound)
+        hs_conf_free(s->conf);
+    hs_conf_free(s->bound);
+    free(s->udp);
+    free(s);
+}
