@@ -46,7 +46,7 @@ typedef struct migration {
 
 struct hs_engine {
     hs_engine_conf conf;
-    hs_prefix *prefixes;
+    hs_cidr *prefixes;
     hs_match_conf mconf;
     sig_view sv;
     migration mig;
@@ -859,9 +859,9 @@ static int conf_check(const hs_engine_conf *c)
         c->max_subscribers >= HS_SUB_NONE || c->sweep_budget < 1)
         return -EINVAL;
     for (size_t i = 0; i < c->n_subscriber_prefixes; i++) {
-        const hs_prefix *p = &c->subscriber_prefixes[i];
-        if ((p->ip.af != HS_AF_V4 && p->ip.af != HS_AF_V6) ||
-            p->len > (p->ip.af == HS_AF_V4 ? 32 : 128))
+        const hs_cidr *p = &c->subscriber_prefixes[i];
+        if ((p->addr.af != HS_AF_V4 && p->addr.af != HS_AF_V6) ||
+            p->len > (p->addr.af == HS_AF_V4 ? 32 : 128))
             return -EINVAL;
     }
     return 0;

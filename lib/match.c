@@ -1,30 +1,11 @@
 /* match.c - flow to hits: backend lookup and subscriber choice. */
 #include "match.h"
 
-#include <string.h>
-
-bool hs_prefix_contains(const hs_prefix *p, const hs_ip *ip)
-{
-    if (p->ip.af != ip->af)
-        return false;
-    if (ip->af == HS_AF_V4) {
-        uint32_t mask = p->len == 0 ? 0 : ~(uint32_t)0 << (32 - p->len);
-        return ((ip->u.v4 ^ p->ip.u.v4) & mask) == 0;
-    }
-    unsigned full = p->len / 8, rest = p->len % 8;
-    if (memcmp(ip->u.v6, p->ip.u.v6, full) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return ((ip->u.v6[full] ^ p->ip.u.v6[full]) & mask) == 0;
-}
-
 static bool inside_prefixes(const hs_match_conf *c, const hs_ip *ip)
 {
     /* Operators list a handful of aggregates; a linear scan is enough. */
     for (size_t i = 0; i < c->n_subscriber_prefixes; i++)
-        if (hs_prefix_contains(&c->subscriber_prefixes[i], ip))
+        if (hs_cidr_contains(&c->subscriber_prefixes[i], ip))
             return true;
     return false;
 }

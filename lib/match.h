@@ -22,17 +22,13 @@
 #include <stdint.h>
 
 #include "flow.h"
+#include "parse.h"
 #include "sigset.h"
 #include "subscriber.h"
 
-typedef struct hs_prefix {
-    hs_ip ip;
-    uint8_t len;
-} hs_prefix;
-
 typedef struct hs_match_conf {
     unsigned ipv6_prefix_len;          /* HS_V6_PREFIX_MIN..MAX */
-    const hs_prefix *subscriber_prefixes;
+    const hs_cidr *subscriber_prefixes;
     size_t n_subscriber_prefixes;      /* 0: the end that is no backend */
 } hs_match_conf;
 
@@ -62,9 +58,6 @@ enum { HS_MATCH_MAX_HITS = 64 };
 size_t hs_match_flow(const hs_sigset *s, const hs_match_conf *conf,
                      const hs_flow *f, hs_hit *out, size_t max,
                      hs_match_stats *st);
-
-/* True when ip is inside prefix p. */
-bool hs_prefix_contains(const hs_prefix *p, const hs_ip *ip);
 
 /* The event time of a flow: its end, or its start when the end is unset. */
 static inline uint64_t hs_flow_time_ms(const hs_flow *f)

@@ -499,8 +499,8 @@ static void test_subscriber_prefixes_choose_side(void **state)
 
     hs_engine_conf c;
     hs_engine_conf_init(&c);
-    hs_prefix p = {.len = 24};
-    assert_int_equal(hs_ip_parse("198.51.100.0", &p.ip), 0);
+    hs_cidr p = {.len = 24};
+    assert_int_equal(hs_ip_parse("198.51.100.0", &p.addr), 0);
     c.subscriber_prefixes = &p;
     c.n_subscriber_prefixes = 1;
     setup_conf(&f, sigset_json("\"min_domains\":1"), &c);
