@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "log.h"
 #include "server.h"
+#include "sigset.h"
 
 #define HS_VERSION "0.1.0"
 
@@ -67,8 +68,18 @@ static void to_syslog(void *ctx, hs_log_level level, const char *line)
 /* -t: like nginx -t, a one-line verdict and the exit code. */
 static int check(const char *path, const hs_conf *conf)
 {
-    printf("%s: configuration ok\n", path);
-    (void)conf;
+    char err[1024];
+    hs_sigset *sigs;
+    if (hs_sigset_load(conf->signatures.file, &sigs, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    hs_sigset_stats st;
+    hs_sigset_get_stats(sigs, &st);
+    printf("%s: ok; %s: %u signatures, %u domains, %llu prefixes\n", path,
+           conf->signatures.file, st.signatures, st.domains,
+           (unsigned long long)st.prefixes);
+    hs_sigset_free(sigs);
     return 0;
 }
 

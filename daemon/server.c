@@ -4,9 +4,10 @@
  *
  * Everything runs on one libuv loop so the receive path never takes a
  * lock: a datagram is decoded inside its receive callback, and the records
- * go straight to the sinks. Reload (SIGHUP) parses the new configuration
- * between two callbacks and swaps it in; sockets stay bound, so nothing
- * that arrives during a reload is lost.
+ * go straight to the detector. Reload (SIGHUP) parses the new configuration
+ * and signatures in a libuv worker thread and swaps them in on the loop;
+ * sockets stay bound and keep receiving meanwhile, so nothing that arrives
+ * during a reload is lost.
  */
 #include "server.h"
 
@@ -17,6 +18,7 @@
 #include <uv.h>
 
 #include "collector.h"
+#include "detector.h"
 #include "flowdump.h"
 #include "log.h"
 #include "metrics.h"
@@ -31,6 +33,12 @@ struct hs_server {
     hs_conf *conf;
     hs_collector_conf cconf;
     hs_collector *collector;
+    hs_detector *detector;
+    uv_work_t reload_work;
+    bool reloading, reload_again;
+    hs_conf *staged_conf;           /* filled by the reload worker */
+    hs_detector_stage *staged_sigs;
+    char reload_err[1024];
     hs_udp **udp;
     size_t n_udp;
     hs_conf *bound;             /* the configuration the sockets follow */
@@ -47,6 +55,7 @@ struct hs_server {
 static void on_flows(void *ctx, const hs_flow *flows, size_t n)
 {
     hs_server *s = ctx;
+    hs_detector_flows(s->detector, flows, n);
     if (s->opts.dump_flows) {
         for (size_t i = 0; i < n; i++)
             hs_flowdump_write(stdout, &s->cur_exporter, &flows[i]);
@@ -65,10 +74,22 @@ static void on_datagram(void *ctx, const struct sockaddr *src, uint8_t *buf,
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/* ---- outputs ------------------------------------------------------------ */
+
+static void on_detection(void *ctx, const hs_detection *d)
+{
+    hs_server *s = ctx;
+    if (s->conf->output.to_stdout) {
+        fwrite(d->json, 1, d->json_len, stdout);
+        fputc('\n', stdout);
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     hs_server *s = t->data;
     hs_collector_expire(s->collector, uv_now(&s->loop));
+    hs_detector_tick(s->detector);
     fflush(stdout);
 }
 
@@ -95,25 +116,80 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     close_all(s);
 }
 
-static void reload(hs_server *s)
+static void reload(hs_server *s);
+
+/* Worker thread: everything slow (file reads, parsing) happens here. */
+static void reload_parse(uv_work_t *w)
 {
-    char err[512];
-    hs_conf *next = NULL;
-    if (hs_conf_load(s->opts.conf_path, &next, err, sizeof(err)) < 0) {
-        s->reload_failures++;
-        hs_log(HS_LOG_ERROR, "reload failed, keeping the running configuration: %s", err);
+    hs_server *s = w->data;
+    s->staged_conf = NULL;
+    s->staged_sigs = NULL;
+    if (hs_conf_load(s->opts.conf_path, &s->staged_conf, s->reload_err,
+                     sizeof(s->reload_err)) < 0)
+        return;
+    if (hs_detector_stage_new(s->staged_conf, &s->staged_sigs, s->reload_err,
+                              sizeof(s->reload_err)) < 0) {
+        hs_conf_free(s->staged_conf);
+        s->staged_conf = NULL;
+    }
+}
+
+static void reload_fail(hs_server *s, const char *why)
+{
+    s->reload_failures++;
+    hs_log(HS_LOG_ERROR, "reload failed, keeping the running configuration: %s", why);
+}
+
+/* Loop thread: switch to what the worker prepared. */
+static void reload_apply(uv_work_t *w, int status)
+{
+    hs_server *s = w->data;
+    s->reloading = false;
+    if (s->stopping || status < 0 || !s->staged_conf) {
+        if (!s->stopping)
+            reload_fail(s, status < 0 ? uv_strerror(status) : s->reload_err);
+        hs_detector_stage_free(s->staged_sigs);
+        hs_conf_free(s->staged_conf);
+        return;
+    }
+    hs_conf *next = s->staged_conf;
+    if (hs_detector_commit(s->detector, s->staged_sigs) < 0) {
+        hs_conf_free(next);
+        reload_fail(s, "out of memory swapping the signatures");
         return;
     }
     if (hs_conf_listen_changed(s->bound, next))
         hs_log(HS_LOG_WARNING, "reload: listen addresses differ from the bound "
                                "sockets; a restart is needed to rebind, keeping them");
+    if (hs_conf_diff(s->conf, next) & HS_CONF_DIFF_DETECT)
+        hs_log(HS_LOG_WARNING, "reload: [detect] changes take effect at the next "
+                               "restart (the evidence is kept as it was counted)");
     hs_conf_collector(next, &s->cconf);
     hs_collector_set_conf(s->collector, &s->cconf);
     if (s->conf != s->bound)
         hs_conf_free(s->conf);
     s->conf = next;
     s->reloads++;
-    hs_log(HS_LOG_INFO, "reloaded %s", s->opts.conf_path);
+    hs_log(HS_LOG_INFO, "reloaded %s and %s", s->opts.conf_path, next->signatures.file);
+    if (s->reload_again) {
+        s->reload_again = false;
+        reload(s);
+    }
+}
+
+static void reload(hs_server *s)
+{
+    if (s->reloading) {
+        s->reload_again = true; /* once more when this one is done */
+        return;
+    }
+    s->reloading = true;
+    s->reload_work.data = s;
+    int rc = uv_queue_work(&s->loop, &s->reload_work, reload_parse, reload_apply);
+    if (rc < 0) {
+        s->reloading = false;
+        reload_fail(s, uv_strerror(rc));
+    }
 }
 
 static void on_hup(uv_signal_t *h, int signum)
@@ -142,6 +218,7 @@ static void render_metrics(void *ctx, hs_textbuf *o)
 {
     hs_server *s = ctx;
     hs_prom_collector(o, s->collector);
+    hs_detector_render_metrics(s->detector, o);
     render_sockets(s, o);
     hs_prom_value(o, "haystack_reloads_total", "counter",
                   "Successful reloads (SIGHUP).", (double)s->reloads);
@@ -213,8 +290,11 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
     s->conf = s->bound = conf;
     uv_loop_init(&s->loop);
     hs_conf_collector(conf, &s->cconf);
-    s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
-    int rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;
+    int rc = hs_detector_new(conf, on_detection, s, &s->detector, err, errlen);
+    if (rc == 0) {
+        s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
+        rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;
+    }
     if (rc == 0)
         rc = open_metrics(s, err, errlen);
     start_handles(s);
@@ -241,6 +321,7 @@ void hs_server_free(hs_server *s)
     uv_run(&s->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
     uv_loop_close(&s->loop);
     hs_collector_free(s->collector);
+    hs_detector_free(s->detector);
     if (s->conf != s->bound)
         hs_conf_free(s->conf);
     hs_conf_free(s->bound);

@@ -31,7 +31,7 @@ typedef struct hs_engine_conf {
     double min_fraction;         /* default 0 */
     uint32_t min_hits;           /* default 1 */
     unsigned ipv6_prefix_len;    /* default 56; 1..64 */
-    const hs_cidr *subscriber_prefixes;   /* copied by hs_engine_new */
+    const hs_cidr *subscriber_prefixes;  /* copied by hs_engine_new */
     size_t n_subscriber_prefixes;
     uint64_t max_subscribers;    /* default 10 M; >= 1 */
     uint32_t sweep_budget;       /* subscribers hs_engine_advance may visit

@@ -203,8 +203,11 @@ class HaystackdCollector(Collector):
     def start(self):
         listen = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
         with open(self.conf, "w") as f:
+            extra = self.extra
+            if "[metrics]" not in extra:  # no fixed port: tests run in parallel
+                extra += "\n[metrics]\nlisten =\n"
             f.write(HAYSTACKD_CONF.format(listen=listen, signatures=self.signatures,
-                                          extra=self.extra))
+                                          extra=extra))
         self.process = hs_util.Process(self.command + ["-f", "-F", "-c", self.conf],
                                        self.workdir, name=self.name, capture_stdout=True)
         hs_util.wait_for(lambda: hs_util.udp_port_bound(self.port, self.host)

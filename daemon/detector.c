@@ -1,0 +1,194 @@
+/*
+ * detector.c - signature set + engine + event formatting (see detector.h).
+ */
+#include "detector.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "promtext.h"
+#include "sigset.h"
+
+/* Sweeps per tick while the engine reports more due work. */
+#define HS_ADVANCE_ROUNDS 8
+
+struct hs_detector {
+    hs_sigset *sigs;
+    hs_engine *engine;
+    char *sig_path;
+    hs_detection_fn fn;
+    void *ctx;
+    uint64_t events_too_long;
+    char json[8192];
+};
+
+struct hs_detector_stage {
+    hs_sigset *sigs;
+    char *path;
+};
+
+static void engine_conf_from(const hs_conf *c, hs_engine_conf *ec)
+{
+    hs_engine_conf_init(ec);
+    ec->window_ms = c->detect.rule.window_ms;
+    ec->min_domains = c->detect.rule.min_domains;
+    ec->min_fraction = c->detect.rule.min_fraction;
+    ec->min_hits = c->detect.rule.min_hits;
+    ec->ipv6_prefix_len = c->detect.ipv6_prefix_len;
+    ec->subscriber_prefixes = c->detect.subscriber_prefixes;
+    ec->n_subscriber_prefixes = c->detect.n_subscriber_prefixes;
+    ec->max_subscribers = c->detect.max_subscribers;
+}
+
+static void on_event(void *ctx, const hs_event *ev)
+{
+    hs_detector *d = ctx;
+    const hs_sigset *s = hs_engine_sigset(d->engine);
+    int n = hs_event_format_json(ev, s, NULL, d->json, sizeof(d->json));
+    if (n < 0) {
+        d->events_too_long++;
+        return;
+    }
+    char sub[64];
+    hs_subscriber_format(&ev->subscriber, sub, sizeof(sub));
+    hs_detection out = {ev, sub, hs_sigset_sig(s, ev->sig)->id, d->json, (size_t)n};
+    d->fn(d->ctx, &out);
+}
+
+int hs_detector_stage_new(const hs_conf *conf, hs_detector_stage **out,
+                          char *err, size_t errlen)
+{
+    hs_detector_stage *st = calloc(1, sizeof(*st));
+    if (!st || !(st->path = strdup(conf->signatures.file))) {
+        free(st);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = hs_sigset_load(conf->signatures.file, &st->sigs, err, errlen);
+    if (rc < 0) {
+        hs_detector_stage_free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+void hs_detector_stage_free(hs_detector_stage *st)
+{
+    if (!st)
+        return;
+    hs_sigset_free(st->sigs);
+    free(st->path);
+    free(st);
+}
+
+int hs_detector_new(const hs_conf *conf, hs_detection_fn fn, void *ctx,
+                    hs_detector **out, char *err, size_t errlen)
+{
+    hs_detector *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->fn = fn;
+    d->ctx = ctx;
+    hs_detector_stage *st;
+    int rc = hs_detector_stage_new(conf, &st, err, errlen);
+    if (rc < 0) {
+        free(d);
+        return rc;
+    }
+    d->sigs = st->sigs;
+    d->sig_path = st->path;
+    free(st);
+    hs_engine_conf ec;
+    engine_conf_from(conf, &ec);
+    rc = hs_engine_new(&ec, d->sigs, on_event, d, &d->engine);
+    if (rc < 0) {
+        snprintf(err, errlen, "detection engine: %s", strerror(-rc));
+        hs_detector_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+void hs_detector_free(hs_detector *d)
+{
+    if (!d)
+        return;
+    hs_engine_free(d->engine);
+    hs_sigset_free(d->sigs);
+    free(d->sig_path);
+    free(d);
+}
+
+void hs_detector_flows(void *ctx, const hs_flow *flows, size_t n)
+{
+    hs_detector *d = ctx;
+    hs_engine_flows(d->engine, flows, n);
+}
+
+void hs_detector_tick(hs_detector *d)
+{
+    hs_engine_counters c;
+    hs_engine_get_counters(d->engine, &c);
+    /* Event time only: the latest flow time seen, so a replay at full speed
+     * ages evidence exactly as the live run did. */
+    hs_engine_conf ec;
+    hs_engine_conf_init(&ec);
+    for (int i = 0; i < HS_ADVANCE_ROUNDS; i++)
+        if (hs_engine_advance(d->engine, c.watermark_ms) < ec.sweep_budget)
+            break;
+}
+
+int hs_detector_commit(hs_detector *d, hs_detector_stage *st)
+{
+    int rc = hs_engine_swap_sigset(d->engine, st->sigs);
+    if (rc < 0) {
+        hs_detector_stage_free(st);
+        return rc;
+    }
+    hs_sigset_free(d->sigs);
+    free(d->sig_path);
+    d->sigs = st->sigs;
+    d->sig_path = st->path;
+    free(st);
+    return 0;
+}
+
+#define ENGINE_VALUE(name, type, help, field) \
+    hs_prom_value(o, "haystack_engine_" name, type, help, (double)c.field)
+
+void hs_detector_render_metrics(const hs_detector *d, hs_textbuf *o)
+{
+    hs_engine_counters c;
+    hs_engine_get_counters(d->engine, &c);
+    hs_sigset_stats ss;
+    hs_sigset_get_stats(d->sigs, &ss);
+    hs_prom_value(o, "haystack_signatures", "gauge", "Signatures loaded.", ss.signatures);
+    hs_prom_value(o, "haystack_signature_domains", "gauge", "Grouped domains loaded.", ss.domains);
+    hs_prom_value(o, "haystack_signature_prefixes", "gauge", "Endpoint prefixes loaded.", (double)ss.prefixes);
+    ENGINE_VALUE("subscribers", "gauge", "Subscribers tracked.", subscribers);
+    ENGINE_VALUE("evidence_entries", "gauge", "(subscriber, domain) evidence entries.", entries);
+    ENGINE_VALUE("detections_holding", "gauge", "(subscriber, signature) pairs detected now.", detected);
+    ENGINE_VALUE("hits_total", "counter", "Hits recorded.", hits);
+    ENGINE_VALUE("hits_late_total", "counter", "Hits older than every window of their domain.", hits_late);
+    ENGINE_VALUE("hits_bad_time_total", "counter", "Hits with a timestamp out of range.", hits_bad_time);
+    ENGINE_VALUE("hits_dropped_cap_total", "counter", "Hits dropped: max_subscribers reached, none idle.", hits_dropped_cap);
+    ENGINE_VALUE("hits_dropped_nomem_total", "counter", "Hits dropped: out of memory.", hits_dropped_nomem);
+    ENGINE_VALUE("evictions_total", "counter", "Idle subscribers removed.", evictions);
+    ENGINE_VALUE("evictions_cap_total", "counter", "Idle subscribers removed to make room at the cap.", evictions_cap);
+    ENGINE_VALUE("detected_total", "counter", "detected events.", detections);
+    ENGINE_VALUE("expired_total", "counter", "expired events.", expiries);
+    ENGINE_VALUE("state_bytes", "gauge", "Memory held by subscriber state.", bytes);
+    ENGINE_VALUE("watermark_seconds", "gauge", "Latest event time seen (unix seconds).", watermark_ms / 1000);
+    ENGINE_VALUE("flows_total", "counter", "Flow records matched against the signatures.", match.flows);
+    ENGINE_VALUE("flows_matched_total", "counter", "Flows with a backend end.", match.flows_matched);
+    ENGINE_VALUE("flows_ambiguous_total", "counter", "Flows with both ends backends.", match.flows_ambiguous);
+    ENGINE_VALUE("flows_outside_total", "counter", "Flows whose subscriber is outside subscriber_prefixes.", match.flows_outside);
+    hs_prom_value(o, "haystack_events_too_long_total", "counter",
+                  "Events not formatted (over 8 KiB).", (double)d->events_too_long);
+}
