@@ -845,8 +845,12 @@ size_t hs_engine_advance(hs_engine *e, uint64_t now_ms)
 {
     if (now_ms / e->sv.width_ms <= UINT32_MAX - 2 * HS_WINDOW_BUCKETS)
         advance_watermark(e, now_ms);
-    size_t n = migrate_some(e, e->conf.sweep_budget);
-    return n + run_wheel(e, e->conf.sweep_budget - n);
+    /* A reload's migration and due expiries share the budget, so neither
+     * waits for the other; what one leaves unused goes to the other. */
+    size_t budget = e->conf.sweep_budget;
+    size_t n = migrate_some(e, (budget + 1) / 2);
+    n += run_wheel(e, budget - n);
+    return n + migrate_some(e, budget - n);
 }
 
 /* ---- lifecycle ----------------------------------------------------- */
