@@ -249,6 +249,37 @@ static void test_detected_once(void **state)
     teardown(&f);
 }
 
+static void test_match_apart_from_apply(void **state)
+{
+    (void)state;
+    /* What a threaded daemon would do: match with the engine's matching
+     * configuration on one thread, apply the hits on the owner's. */
+    fixture f;
+    setup(&f, sigset_json("\"min_domains\":2"));
+    hs_flow fl[2] = {
+        {.src_port = 40000, .dst_port = 443, .proto = 6, .end_ms = T0},
+        {.src_port = 443, .dst_port = 40000, .proto = 6, .end_ms = T0 + 1},
+    };
+    assert_int_equal(hs_ip_parse("2001:db8:9:9a00::1", &fl[0].src), 0);
+    assert_int_equal(hs_ip_parse(A, &fl[0].dst), 0);
+    assert_int_equal(hs_ip_parse(B, &fl[1].src), 0);
+    assert_int_equal(hs_ip_parse("2001:db8:9:9aff::2", &fl[1].dst), 0);
+    hs_match_stats st = {0};
+    hs_hit hits[2 * HS_MATCH_MAX_HITS];
+    size_t n = 0;
+    for (int i = 0; i < 2; i++)
+        n += hs_match_flow(f.set, hs_engine_match_conf(f.eng), &fl[i],
+                           hits + n, HS_MATCH_MAX_HITS, &st);
+    assert_int_equal(n, 2);
+    assert_int_equal(st.flows_matched, 2);
+    assert_int_equal(hs_subscriber_hash(&hits[0].sub),
+                     hs_subscriber_hash(&hits[1].sub));
+    hs_engine_apply(f.eng, hits, n);
+    assert_int_equal(f.n_ev, 1);
+    assert_string_equal(f.ev[0].subscriber, "2001:db8:9:9a00::/56");
+    teardown(&f);
+}
+
 /* ---- time ---------------------------------------------------------- */
 
 static void test_ages_out_once(void **state)
@@ -866,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_required),
         cmocka_unit_test(test_min_hits),
         cmocka_unit_test(test_detected_once),
+        cmocka_unit_test(test_match_apart_from_apply),
         cmocka_unit_test(test_ages_out_once),
         cmocka_unit_test(test_expiry_time_without_advance),
         cmocka_unit_test(test_late_hit),
