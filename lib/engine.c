@@ -8,7 +8,9 @@
  * at each bucket boundary passed, so an expired event carries the time the
  * rule actually lapsed whether the record is visited late or early. That
  * keeps events a function of the flow records alone; the wheel (subtable.h)
- * only decides how soon after the lapse the event goes out.
+ * only decides how soon after the lapse the event goes out. The same
+ * "bring the record up to date when it is touched" idea carries a sigset
+ * reload: records are renumbered lazily (see "replacing the sigset").
  */
 #include "engine.h"
 
