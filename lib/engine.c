@@ -8,7 +8,9 @@
  * at each bucket boundary passed, so an expired event carries the time the
  * rule actually lapsed whether the record is visited late or early. That
  * keeps events a function of the flow records alone; the wheel (subtable.h)
- * only decides how soon after the lapse the event goes out.
+ * only decides how soon after the lapse the event goes out. The same
+ * "bring the record up to date when it is touched" idea carries a sigset
+ * reload: records are renumbered lazily (see "replacing the sigset").
  */
 #include "engine.h"
 
@@ -36,11 +38,21 @@ typedef struct sig_view {
     uint32_t max_sig_domains;
 } sig_view;
 
+/* A reload in progress: how records of the previous set map to this one. */
+typedef struct migration {
+    int32_t *dmap, *smap;        /* old domain / signature -> new, or -1 */
+    uint64_t old_width_ms;
+    uint32_t next;               /* records below are migrated */
+    bool active;
+} migration;
+
 struct hs_engine {
     hs_engine_conf conf;
     hs_cidr *prefixes;
     hs_match_conf mconf;
     sig_view sv;
+    migration mig;
+    uint8_t gen;                 /* generation of sv */
     hs_subtable *subs;
     hs_pool ev_pool;             /* hs_evidence lists */
     hs_pool held_pool;           /* uint32_t signature lists */
@@ -65,6 +77,8 @@ void hs_engine_conf_init(hs_engine_conf *c)
     c->max_subscribers = 10000000;
     c->sweep_budget = 8192;
 }
+
+static void migrate(hs_engine *e, uint32_t idx);
 
 /* ---- sigset-derived tables ---------------------------------------- */
 
@@ -365,6 +379,8 @@ static void reschedule_hit(hs_engine *e, uint32_t idx, uint32_t domain,
 
 static void sub_remove(hs_engine *e, uint32_t idx)
 {
+    /* The last record moves into idx, maybe below the migration cursor. */
+    migrate(e, hs_subtable_count(e->subs) - 1);
     hs_sub *r = hs_subtable_at(e->subs, idx);
     list_fit(&e->ev_pool, &r->ev, r->n_ev, 0);
     list_fit(&e->held_pool, &r->held, r->n_held, 0);
@@ -376,6 +392,7 @@ static void sub_remove(hs_engine *e, uint32_t idx)
 /* Catches a due record up; removes it when idle. */
 static void visit(hs_engine *e, uint32_t idx)
 {
+    migrate(e, idx);
     catch_up(e, idx);
     const hs_sub *r = hs_subtable_at(e->subs, idx);
     if (r->n_ev == 0 && r->n_held == 0) {
@@ -437,7 +454,9 @@ static uint32_t new_subscriber(hs_engine *e, const hs_subscriber *s)
         e->c.hits_dropped_nomem++;
         return HS_SUB_NONE;
     }
-    hs_subtable_at(e->subs, idx)->clock = e->wm_b;
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    r->clock = e->wm_b;
+    r->gen = e->gen;
     return idx;
 }
 
@@ -446,9 +465,7 @@ static hs_evidence *entry_get(hs_engine *e, uint32_t idx, uint32_t domain)
 {
     hs_sub *r = hs_subtable_at(e->subs, idx);
     hs_evidence *ev = sub_ev(e, r);
-    uint32_t pos = 0;
-    while (pos < r->n_ev && ev[pos].domain < domain)
-        pos++;
+    uint32_t pos = (uint32_t)hs_evidence_position(ev, r->n_ev, domain);
     if (pos < r->n_ev && ev[pos].domain == domain)
         return &ev[pos];
     if (r->n_ev == UINT16_MAX ||
@@ -526,7 +543,9 @@ static void apply_hit(hs_engine *e, const hs_hit *h)
     }
     uint32_t idx = hs_subtable_find(e->subs, &h->sub);
     bool known = idx != HS_SUB_NONE;
-    if (!known)
+    if (known)
+        migrate(e, idx);
+    else
         idx = new_subscriber(e, &h->sub);
     if (idx == HS_SUB_NONE)
         return;
@@ -594,43 +613,18 @@ void hs_engine_flows(void *engine, const hs_flow *flows, size_t n)
     hs_engine_apply(e, hits, used);
 }
 
-size_t hs_engine_advance(hs_engine *e, uint64_t now_ms)
-{
-    if (now_ms / e->sv.width_ms <= UINT32_MAX - 2 * HS_WINDOW_BUCKETS)
-        advance_watermark(e, now_ms);
-    return run_wheel(e, e->conf.sweep_budget);
-}
-
 /* ---- replacing the sigset ------------------------------------------ */
 
 /*
- * Under the old set: catches every record up, drops the idle ones and
- * ends detections of signatures the new set lacks. Leaves every record's
- * clock at the watermark.
+ * A reload must not stall the loop for seconds at ten million subscribers,
+ * so records move to the new set lazily. The swap itself ends detections
+ * of signatures that vanished (one sequential scan, while the old set is
+ * still there to name them) and builds old-to-new index maps. Each record
+ * is then migrated when it is next touched, or when hs_engine_advance's
+ * cursor reaches it, whichever comes first; records carry the generation
+ * of the set they refer to. Records below the cursor are all migrated:
+ * sub_remove migrates the last record before moving it into a hole.
  */
-static void swap_settle(hs_engine *e, const int32_t *smap)
-{
-    for (uint32_t i = 0; i < hs_subtable_count(e->subs);) {
-        catch_up(e, i);
-        hs_sub *r = hs_subtable_at(e->subs, i);
-        for (uint32_t k = 0; k < r->n_held;) {
-            uint32_t sig = sub_held(e, r)[k];
-            if (smap[sig] >= 0) {
-                k++;
-                continue;
-            }
-            emit(e, i, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock);
-            held_remove(e, i, k);
-            r = hs_subtable_at(e->subs, i);
-        }
-        if (r->n_ev == 0 && r->n_held == 0) {
-            sub_remove(e, i);       /* the last record is now i */
-            e->c.evictions++;
-            continue;
-        }
-        i++;
-    }
-}
 
 /* Moves a ring aged to old_clock in buckets of old_w to new buckets. */
 static void rebucket(hs_evidence *ev, uint32_t old_clock, uint64_t old_w,
@@ -658,20 +652,22 @@ static int by_domain(const void *a, const void *b)
     return x->domain < y->domain ? -1 : x->domain > y->domain;
 }
 
-/* Renumbers one record's entries and detections for the new set. */
-static void swap_remap(hs_engine *e, uint32_t idx, const int32_t *dmap,
-                       const int32_t *smap, uint64_t old_w)
+/* Renumbers a record's entries and detections; new_clock is in the new
+ * buckets. Entries of vanished domains go. */
+static void remap(hs_engine *e, uint32_t idx, uint32_t new_clock)
 {
     hs_sub *r = hs_subtable_at(e->subs, idx);
     hs_evidence *ev = sub_ev(e, r);
+    uint64_t old_w = e->mig.old_width_ms;
     uint32_t kept = 0;
     for (uint32_t i = 0; i < r->n_ev; i++) {
-        if (dmap[ev[i].domain] < 0)
+        int32_t d = e->mig.dmap[ev[i].domain];
+        if (d < 0)
             continue;
         ev[kept] = ev[i];
-        ev[kept].domain = (uint32_t)dmap[ev[i].domain];
+        ev[kept].domain = (uint32_t)d;
         if (old_w != e->sv.width_ms)
-            rebucket(&ev[kept], r->clock, old_w, e->wm_b, e->sv.width_ms);
+            rebucket(&ev[kept], r->clock, old_w, new_clock, e->sv.width_ms);
         kept++;
     }
     qsort(ev, kept, sizeof(*ev), by_domain);
@@ -680,15 +676,12 @@ static void swap_remap(hs_engine *e, uint32_t idx, const int32_t *dmap,
     r->n_ev = (uint16_t)kept;
     uint32_t *held = sub_held(e, r);
     for (uint32_t k = 0; k < r->n_held; k++)
-        held[k] = (uint32_t)smap[held[k]];
-    /* The clock is in the new buckets now; aging drops what the new
-     * windows no longer cover. */
-    r->clock = e->wm_b;
-    age_entries(e, idx);
+        held[k] = (uint32_t)e->mig.smap[held[k]];
+    r->clock = new_clock;
 }
 
-/* Under the new set: rules that changed may lapse or hold now. */
-static void swap_reevaluate(hs_engine *e, uint32_t idx)
+/* Under the new rules, detections may have lapsed and rules may hold. */
+static void reevaluate(hs_engine *e, uint32_t idx)
 {
     hs_sub *r = hs_subtable_at(e->subs, idx);
     for (uint32_t k = 0; k < r->n_held;) {
@@ -707,6 +700,100 @@ static void swap_reevaluate(hs_engine *e, uint32_t idx)
     }
 }
 
+/* Brings a record to the current set, caught up; never removes it. */
+static void migrate(hs_engine *e, uint32_t idx)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    if (r->gen == e->gen)
+        return;
+    remap(e, idx, (uint32_t)((uint64_t)r->clock * e->mig.old_width_ms /
+                             e->sv.width_ms));
+    hs_subtable_at(e->subs, idx)->gen = e->gen;
+    expire_lapsed(e, idx);
+    age_entries(e, idx);
+    reevaluate(e, idx);
+    reschedule(e, idx);
+}
+
+static void migration_end(hs_engine *e)
+{
+    free(e->mig.dmap);
+    free(e->mig.smap);
+    memset(&e->mig, 0, sizeof(e->mig));
+}
+
+/* Migrates up to budget records from the cursor on; returns how many. */
+static size_t migrate_some(hs_engine *e, size_t budget)
+{
+    size_t done = 0;
+    while (e->mig.active && done < budget) {
+        if (e->mig.next >= hs_subtable_count(e->subs)) {
+            migration_end(e);
+            break;
+        }
+        /* A record the new set leaves idle goes now; the record that
+         * takes its place (migrated on the way, see sub_remove) is
+         * visited next. */
+        uint32_t before = hs_subtable_count(e->subs);
+        visit(e, e->mig.next);
+        if (hs_subtable_count(e->subs) == before)
+            e->mig.next++;
+        done++;
+    }
+    return done;
+}
+
+/* Under the old set: ends detections of signatures the new set lacks. */
+static void end_vanished(hs_engine *e, const int32_t *smap)
+{
+    for (uint32_t i = 0; i < hs_subtable_count(e->subs); i++) {
+        hs_sub *r = hs_subtable_at(e->subs, i);
+        for (uint32_t k = 0; k < r->n_held;) {
+            uint32_t sig = sub_held(e, r)[k];
+            if (smap[sig] >= 0) {
+                k++;
+                continue;
+            }
+            emit(e, i, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock);
+            held_remove(e, i, k);
+            r = hs_subtable_at(e->subs, i);
+        }
+    }
+}
+
+static bool same_list(const uint32_t *a, uint32_t na, const uint32_t *b,
+                      uint32_t nb)
+{
+    return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
+}
+
+/* True when the new view numbers and judges everything as the old one
+ * (a reload of an unchanged file): no record needs migrating. */
+static bool same_view(const sig_view *a, const sig_view *b,
+                      const int32_t *dmap, const int32_t *smap)
+{
+    uint32_t nd = hs_sigset_n_domains(a->set), ns = hs_sigset_n_sigs(a->set);
+    if (nd != hs_sigset_n_domains(b->set) || ns != hs_sigset_n_sigs(b->set) ||
+        a->width_ms != b->width_ms)
+        return false;
+    for (uint32_t d = 0; d < nd; d++)
+        if (dmap[d] != (int32_t)d)
+            return false;
+    for (uint32_t i = 0; i < ns; i++) {
+        const hs_signature *x = hs_sigset_sig(a->set, i);
+        const hs_signature *y = hs_sigset_sig(b->set, i);
+        const hs_rule_eff *rx = &a->rules[i], *ry = &b->rules[i];
+        if (smap[i] != (int32_t)i || rx->min_domains != ry->min_domains ||
+            rx->min_fraction != ry->min_fraction ||
+            rx->min_hits != ry->min_hits || rx->nb != ry->nb ||
+            !same_list(x->domains, x->n_domains, y->domains, y->n_domains) ||
+            !same_list(x->required, x->n_required, y->required,
+                       y->n_required))
+            return false;
+    }
+    return true;
+}
+
 static int32_t *name_map(const hs_sigset *from, const hs_sigset *to,
                          bool domains)
 {
@@ -723,6 +810,7 @@ static int32_t *name_map(const hs_sigset *from, const hs_sigset *to,
 
 int hs_engine_swap_sigset(hs_engine *e, const hs_sigset *s)
 {
+    migrate_some(e, SIZE_MAX);      /* finish the previous reload */
     sig_view nv;
     if (sig_view_init(&nv, s, &e->conf) < 0)
         return -ENOMEM;
@@ -736,27 +824,35 @@ int hs_engine_swap_sigset(hs_engine *e, const hs_sigset *s)
         sig_view_fini(&nv);
         return -ENOMEM;
     }
-    swap_settle(e, smap);
+    end_vanished(e, smap);
+    bool same = same_view(&e->sv, &nv, dmap, smap);
     uint64_t old_w = e->sv.width_ms;
     sig_view_fini(&e->sv);
     e->sv = nv;
+    if (same) {
+        free(dmap);
+        free(smap);
+        return 0;
+    }
+    e->mig = (migration){.dmap = dmap, .smap = smap, .old_width_ms = old_w,
+                         .active = true};
+    e->gen++;
     e->wm_b = (uint32_t)(e->wm_ms / nv.width_ms);
     e->swept = e->wm_b;
     e->in_list = false;
-    for (uint32_t i = 0; i < hs_subtable_count(e->subs);) {
-        swap_remap(e, i, dmap, smap, old_w);
-        swap_reevaluate(e, i);
-        const hs_sub *r = hs_subtable_at(e->subs, i);
-        if (r->n_ev == 0 && r->n_held == 0) {
-            sub_remove(e, i);
-            e->c.evictions++;
-            continue;
-        }
-        reschedule(e, i++);
-    }
-    free(dmap);
-    free(smap);
     return 0;
+}
+
+size_t hs_engine_advance(hs_engine *e, uint64_t now_ms)
+{
+    if (now_ms / e->sv.width_ms <= UINT32_MAX - 2 * HS_WINDOW_BUCKETS)
+        advance_watermark(e, now_ms);
+    /* A reload's migration and due expiries share the budget, so neither
+     * waits for the other; what one leaves unused goes to the other. */
+    size_t budget = e->conf.sweep_budget;
+    size_t n = migrate_some(e, (budget + 1) / 2);
+    n += run_wheel(e, budget - n);
+    return n + migrate_some(e, budget - n);
 }
 
 /* ---- lifecycle ----------------------------------------------------- */
@@ -813,6 +909,7 @@ void hs_engine_free(hs_engine *e)
 {
     if (!e)
         return;
+    migration_end(e);
     hs_subtable_free(e->subs);
     hs_pool_fini(&e->ev_pool);
     hs_pool_fini(&e->held_pool);
@@ -848,9 +945,10 @@ void hs_engine_get_counters(const hs_engine *e, hs_engine_counters *c)
     c->bytes = c->bytes_subscribers + c->bytes_evidence;
 }
 
-int hs_engine_foreach(const hs_engine *e,
+int hs_engine_foreach(hs_engine *e,
                       int (*fn)(void *ctx, const hs_sub_view *v), void *ctx)
 {
+    migrate_some(e, SIZE_MAX);
     for (uint32_t i = 0; i < hs_subtable_count(e->subs); i++) {
         const hs_sub *r = hs_subtable_at(e->subs, i);
         hs_sub_view v = {.clock = r->clock,

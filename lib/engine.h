@@ -85,17 +85,21 @@ void hs_engine_flows(void *engine, const hs_flow *flows, size_t n);
 
 /*
  * Moves the watermark to now_ms (event time; never backwards) and does up
- * to sweep_budget subscribers' worth of due work: expired events for
- * rules whose evidence aged out, removal of idle subscribers. Returns the
- * number of subscribers visited; call again while it returns the budget.
+ * to sweep_budget subscribers' worth of due work: moving records to a
+ * reloaded sigset, expired events for rules whose evidence aged out,
+ * removal of idle subscribers. Returns the number of subscribers visited;
+ * call again while it returns the budget.
  */
 size_t hs_engine_advance(hs_engine *e, uint64_t now_ms);
 
 /*
  * Replaces the sigset, keeping evidence for domains (matched by name) and
  * detections for signatures (by id) that still exist. Detections of
- * removed signatures end with an expired event. Returns 0 or -ENOMEM
- * (the old set stays in use). The old set may be freed afterwards.
+ * removed signatures end with an expired event before it returns; the
+ * records are then moved to the new set lazily (on their next hit, or by
+ * hs_engine_advance within its budget), so the call is one sequential scan
+ * however many subscribers there are. Returns 0 or -ENOMEM (the old set
+ * stays in use). The old set may be freed as soon as it returns.
  */
 int hs_engine_swap_sigset(hs_engine *e, const hs_sigset *s);
 
@@ -115,9 +119,10 @@ typedef struct hs_sub_view {
     uint32_t n_detected;
 } hs_sub_view;
 
-/* Calls fn for every subscriber; stops at and returns fn's first
- * non-zero result. fn must not change the engine. */
-int hs_engine_foreach(const hs_engine *e,
+/* Calls fn for every subscriber (first finishing a reload's migration);
+ * stops at and returns fn's first non-zero result. fn must not change the
+ * engine. */
+int hs_engine_foreach(hs_engine *e,
                       int (*fn)(void *ctx, const hs_sub_view *v), void *ctx);
 
 #endif

@@ -670,6 +670,8 @@ int hs_json_parse(const char *buf, size_t len, hs_json_doc **out,
                   hs_json_error *err)
 {
     *out = NULL;
+    if (!buf)
+        buf = ""; /* (NULL, 0): an empty document, without NULL arithmetic */
     parser ps = {
         .start = (const unsigned char *)buf,
         .p = (const unsigned char *)buf,

@@ -1,8 +1,6 @@
 /* match.c - flow to hits: backend lookup and subscriber choice. */
 #include "match.h"
 
-#include <string.h>
-
 static bool inside_prefixes(const hs_match_conf *c, const hs_ip *ip)
 {
     /* Operators list a handful of aggregates; a linear scan is enough. */

@@ -20,20 +20,6 @@ void hs_rule_set_width(hs_rule_eff *r, uint64_t width_ms)
                                                 : (uint32_t)nb;
 }
 
-const hs_evidence *hs_evidence_find(const hs_evidence *ev, size_t n,
-                                    uint32_t domain)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ev[mid].domain < domain)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && ev[lo].domain == domain ? &ev[lo] : NULL;
-}
-
 static bool sig_has_domain(const hs_signature *sig, uint32_t domain)
 {
     size_t lo = 0, hi = sig->n_domains;

@@ -51,8 +51,4 @@ void hs_rule_eval(const hs_signature *sig, const hs_rule_eff *r,
                   const hs_evidence *ev, size_t n, uint32_t clock,
                   uint32_t at, hs_verdict *v, uint32_t *seen);
 
-/* The entry for a domain in evidence sorted by domain, or NULL. */
-const hs_evidence *hs_evidence_find(const hs_evidence *ev, size_t n,
-                                    uint32_t domain);
-
 #endif

@@ -218,10 +218,15 @@ static int nomem(loader *ld)
     return -ENOMEM;
 }
 
+/* Checks v's type; a string must also be a C string (no \u0000), since
+ * names, prefixes and keywords are compared as such. */
 static int want_type(loader *ld, const hs_json *v, hs_json_type type)
 {
-    if (v->type == type)
+    if (v->type == type) {
+        if (type == HS_JSON_STRING && strlen(v->u.s) != v->len)
+            return bad(ld, "must not contain NUL characters");
         return 0;
+    }
     return bad(ld, "must be %s %s, not %s", type == HS_JSON_ARRAY ||
                type == HS_JSON_OBJECT ? "an" : "a", hs_json_type_name(type),
                hs_json_type_name((hs_json_type)v->type));

@@ -243,7 +243,7 @@ static void rec_move(hs_subtable *t, uint32_t last, uint32_t i)
     t->recs[i] = *r;
 }
 
-uint32_t hs_subtable_remove(hs_subtable *t, uint32_t i)
+void hs_subtable_remove(hs_subtable *t, uint32_t i)
 {
     uint32_t last = t->n - 1;
     wheel_unlink(t, i);
@@ -251,7 +251,6 @@ uint32_t hs_subtable_remove(hs_subtable *t, uint32_t i)
     if (i != last)
         rec_move(t, last, i);
     t->n--;
-    return last;
 }
 
 size_t hs_subtable_bytes(const hs_subtable *t)

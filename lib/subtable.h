@@ -34,6 +34,7 @@ typedef struct hs_sub {
     uint32_t prev, next;  /* wheel list links (record numbers) */
     uint16_t n_ev, n_held;
     uint8_t af, plen;
+    uint8_t gen;          /* generation of the sigset the state refers to */
 } hs_sub;
 
 typedef struct hs_subtable hs_subtable;
@@ -62,11 +63,8 @@ const hs_sub *hs_subtable_prefetch_rec(const hs_subtable *t,
  * next set to none; not scheduled). Returns its number in *out, or -ENOMEM.
  */
 int hs_subtable_add(hs_subtable *t, const hs_subscriber *s, uint32_t *out);
-/*
- * Removes record i. The record that was last now has number i; returns the
- * number it had, so callers can fix a saved record number.
- */
-uint32_t hs_subtable_remove(hs_subtable *t, uint32_t i);
+/* Removes record i; the record that was last now has number i. */
+void hs_subtable_remove(hs_subtable *t, uint32_t i);
 
 /* Puts record i on the wheel list of bucket deadline. */
 void hs_subtable_schedule(hs_subtable *t, uint32_t i, uint32_t deadline);

@@ -21,7 +21,10 @@ void hs_evidence_add(hs_evidence *ev, uint32_t b, uint32_t t_s)
         ev->last_s = t_s;
 }
 
-/* The buckets of the ring that are inside (at - nb, at]: [*lo, clock]. */
+/*
+ * Where the window (at - nb, at] meets the ring (clock - 16, clock]: from
+ * *lo up to min(at, clock). False when they do not meet.
+ */
 static bool window_range(uint32_t clock, uint32_t at, uint32_t nb,
                          uint32_t *lo)
 {
@@ -81,4 +84,24 @@ bool hs_evidence_span(const hs_evidence *ev, uint32_t clock, uint32_t nb,
         found = true;
     }
     return found;
+}
+
+size_t hs_evidence_position(const hs_evidence *ev, size_t n, uint32_t domain)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ev[mid].domain < domain)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const hs_evidence *hs_evidence_find(const hs_evidence *ev, size_t n,
+                                    uint32_t domain)
+{
+    size_t i = hs_evidence_position(ev, n, domain);
+    return i < n && ev[i].domain == domain ? &ev[i] : NULL;
 }

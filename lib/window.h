@@ -16,6 +16,7 @@
 #define HS_WINDOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum { HS_WINDOW_BUCKETS = 16, HS_WINDOW_BUCKET_MAX = 255 };
@@ -56,5 +57,12 @@ bool hs_evidence_age(hs_evidence *ev, uint32_t old_clock, uint32_t new_clock,
  */
 bool hs_evidence_span(const hs_evidence *ev, uint32_t clock, uint32_t nb,
                       uint32_t *oldest, uint32_t *newest);
+
+/* In entries sorted by domain: where domain is or would be inserted. */
+size_t hs_evidence_position(const hs_evidence *ev, size_t n,
+                            uint32_t domain);
+/* The entry for a domain in entries sorted by domain, or NULL. */
+const hs_evidence *hs_evidence_find(const hs_evidence *ev, size_t n,
+                                    uint32_t domain);
 
 #endif

@@ -107,7 +107,7 @@ static void teardown(fixture *f)
     hs_sigset_free(f->set);
 }
 
-/* One tcp flow from a subscriber port to a backend port 443. */
+/* One tcp flow from a subscriber port to backend port 443. */
 static void flow(fixture *f, const char *sub, const char *backend,
                  uint64_t t)
 {
@@ -116,7 +116,9 @@ static void flow(fixture *f, const char *sub, const char *backend,
                   .packets = 3, .bytes = 300};
     assert_int_equal(hs_ip_parse(sub, &fl.src), 0);
     assert_int_equal(hs_ip_parse(backend, &fl.dst), 0);
-    hs_engine_flows(f->eng, &fl, 1);
+    /* As the collector would deliver it: through a flow sink. */
+    hs_flow_sink sink = {.fn = hs_engine_flows, .ctx = f->eng};
+    sink.fn(sink.ctx, &fl, 1);
 }
 
 static hs_engine_counters counters(const fixture *f)
@@ -244,6 +246,37 @@ static void test_detected_once(void **state)
     assert_int_equal(c.detected, 1);
     assert_int_equal(c.hits, 500);
     assert_int_equal(c.match.flows_matched, 500);
+    teardown(&f);
+}
+
+static void test_match_apart_from_apply(void **state)
+{
+    (void)state;
+    /* What a threaded daemon would do: match with the engine's matching
+     * configuration on one thread, apply the hits on the owner's. */
+    fixture f;
+    setup(&f, sigset_json("\"min_domains\":2"));
+    hs_flow fl[2] = {
+        {.src_port = 40000, .dst_port = 443, .proto = 6, .end_ms = T0},
+        {.src_port = 443, .dst_port = 40000, .proto = 6, .end_ms = T0 + 1},
+    };
+    assert_int_equal(hs_ip_parse("2001:db8:9:9a00::1", &fl[0].src), 0);
+    assert_int_equal(hs_ip_parse(A, &fl[0].dst), 0);
+    assert_int_equal(hs_ip_parse(B, &fl[1].src), 0);
+    assert_int_equal(hs_ip_parse("2001:db8:9:9aff::2", &fl[1].dst), 0);
+    hs_match_stats st = {0};
+    hs_hit hits[2 * HS_MATCH_MAX_HITS];
+    size_t n = 0;
+    for (int i = 0; i < 2; i++)
+        n += hs_match_flow(f.set, hs_engine_match_conf(f.eng), &fl[i],
+                           hits + n, HS_MATCH_MAX_HITS, &st);
+    assert_int_equal(n, 2);
+    assert_int_equal(st.flows_matched, 2);
+    assert_int_equal(hs_subscriber_hash(&hits[0].sub),
+                     hs_subscriber_hash(&hits[1].sub));
+    hs_engine_apply(f.eng, hits, n);
+    assert_int_equal(f.n_ev, 1);
+    assert_string_equal(f.ev[0].subscriber, "2001:db8:9:9a00::/56");
     teardown(&f);
 }
 
@@ -667,14 +700,171 @@ static void test_swap_changes_window(void **state)
     hs_engine_advance(f.eng, T0 + 40 * HOUR);
     assert_string_equal(state_of(&f), "203.0.113.7: a=2 [s]");
     assert_int_equal(f.n_ev, 1);
-    /* And a shorter rule than what is held now expires at the swap. */
+    /* Under a 1 h rule (90-minute buckets again) the last hit, 20 h ago,
+     * no longer counts: the detection ends when the record moves to the
+     * new set, here at the next advance, and the subscriber goes. */
     next = load(sigset_json("\"window\":\"1h\""));
     assert_int_equal(hs_engine_swap_sigset(f.eng, next), 0);
     hs_sigset_free(f.set);
     f.set = next;
+    assert_int_equal(f.n_ev, 1);
+    assert_int_equal(hs_engine_bucket_ms(f.eng), 24 * HOUR / 16);
+    hs_engine_advance(f.eng, T0 + 40 * HOUR);
     assert_int_equal(f.n_ev, 2);
     assert_int_equal(f.ev[1].type, HS_EVENT_EXPIRED);
-    assert_int_equal(f.ev[1].time_ms, T0 + 40 * HOUR);
+    assert_true(f.ev[1].time_ms > T0 + 20 * HOUR &&
+                f.ev[1].time_ms <= T0 + 40 * HOUR);
+    hs_engine_advance(f.eng, T0 + 40 * HOUR);
+    assert_string_equal(state_of(&f), "");
+    teardown(&f);
+}
+
+/* Per domain name: how many subscribers hold evidence for it. */
+typedef struct tally {
+    const hs_sigset *set;
+    uint32_t subs, a, b, c;
+} tally;
+
+static int tally_sub(void *ctx, const hs_sub_view *v)
+{
+    tally *t = ctx;
+    t->subs++;
+    for (uint32_t i = 0; i < v->n_evidence; i++) {
+        const char *name = hs_sigset_domain(t->set, v->evidence[i].domain)->name;
+        t->a += strcmp(name, "a") == 0;
+        t->b += strcmp(name, "b") == 0;
+        t->c += strcmp(name, "c") == 0;
+        if (i > 0)
+            assert_true(v->evidence[i - 1].domain < v->evidence[i].domain);
+    }
+    return 0;
+}
+
+/* The address of the n-th test subscriber, 10.1.0.1 on. */
+static const char *subscriber_n(char *buf, int n)
+{
+    snprintf(buf, 32, "10.1.%d.%d", n / 200, n % 200 + 1);
+    return buf;
+}
+
+static void test_swap_migrates_incrementally(void **state)
+{
+    (void)state;
+    fixture f;
+    hs_engine_conf c;
+    hs_engine_conf_init(&c);
+    c.sweep_budget = 16;
+    setup_conf(&f, sigset_json("\"min_domains\":3"), &c);
+    char ip[32];
+    for (int i = 0; i < 300; i++) {
+        flow(&f, subscriber_n(ip, i), A, T0);
+        if (i % 2)
+            flow(&f, subscriber_n(ip, i), B, T0 + 10 * HOUR);
+    }
+    /* Same names, other indices, one domain more: every record moves. */
+    hs_sigset *next = load(
+        "{\"version\":1,\"domains\":["
+        "{\"name\":\"x\",\"endpoints\":[{\"prefix\":\"192.0.2.9\"}]},"
+        "{\"name\":\"c\",\"endpoints\":[{\"prefix\":\"192.0.2.3\"}]},"
+        "{\"name\":\"b\",\"endpoints\":[{\"prefix\":\"192.0.2.2\"}]},"
+        "{\"name\":\"a\",\"endpoints\":[{\"prefix\":\"192.0.2.1\"}]}],"
+        "\"signatures\":[{\"id\":\"s\",\"level\":\"product\","
+        "\"domains\":[\"a\",\"b\",\"c\",\"x\"],"
+        "\"rule\":{\"min_domains\":3}}]}");
+    assert_int_equal(hs_engine_swap_sigset(f.eng, next), 0);
+    hs_sigset_free(f.set);
+    f.set = next;
+    /* A day later the subscribers with only a are idle; they are removed
+     * while the migration is under way, 16 records per call, and hits on
+     * c arrive in between: for 20 with b and 20 idle ones. */
+    for (int i = 0; i < 40; i++) {
+        assert_true(hs_engine_advance(f.eng, T0 + 25 * HOUR) <= 16);
+        flow(&f, subscriber_n(ip, 7 * i), C, T0 + 25 * HOUR);
+    }
+    tally t = {.set = f.set};
+    assert_int_equal(hs_engine_foreach(f.eng, tally_sub, &t), 0);
+    assert_int_equal(t.subs, 150 + 20);
+    assert_int_equal(t.a, 0);
+    assert_int_equal(t.b, 150);
+    assert_int_equal(t.c, 40);
+    /* With b and c the rule holds for the 20 that got both. */
+    assert_int_equal(f.n_ev, 0);
+    assert_int_equal(counters(&f).subscribers, 170);
+    teardown(&f);
+}
+
+/* Totals over hs_engine_foreach, to hold against the counters. */
+typedef struct totals {
+    uint64_t subs, entries, held;
+} totals;
+
+static int add_totals(void *ctx, const hs_sub_view *v)
+{
+    totals *t = ctx;
+    t->subs++;
+    t->entries += v->n_evidence;
+    t->held += v->n_detected;
+    for (uint32_t i = 0; i < v->n_evidence; i++)
+        assert_true(hs_evidence_count(&v->evidence[i], v->clock, v->clock,
+                                      HS_WINDOW_BUCKETS) > 0);
+    return 0;
+}
+
+static void check_totals(fixture *f)
+{
+    totals t = {0};
+    assert_int_equal(hs_engine_foreach(f->eng, add_totals, &t), 0);
+    hs_engine_counters c = counters(f);
+    assert_int_equal(t.subs, c.subscribers);
+    assert_int_equal(t.entries, c.entries);
+    assert_int_equal(t.held, c.detected);
+    assert_int_equal(c.detections - c.expiries, c.detected);
+}
+
+static void test_random_operations_stay_consistent(void **state)
+{
+    (void)state;
+    /* Hits, late hits, timer calls, reloads that change rules and
+     * windows, and the cap, in a random order: the counters always agree
+     * with the state, and no sanitizer complains. */
+    const char *rules[] = {"\"min_domains\":2",
+                           "\"min_domains\":1,\"window\":\"3h\"",
+                           "\"min_hits\":2,\"window\":\"48h\""};
+    const char *backends[] = {A, B, C, "192.0.2.4"};
+    fixture f;
+    hs_engine_conf c;
+    hs_engine_conf_init(&c);
+    c.max_subscribers = 40;
+    c.sweep_budget = 7;
+    setup_conf(&f, sigset_json(rules[0]), &c);
+    uint32_t x = 99;
+    uint64_t t = T0;
+    char ip[32];
+    for (int i = 0; i < 3000; i++) {
+        x = x * 1103515245u + 12345u;
+        uint32_t r = x >> 8;
+        if (r % 100 < 80) {
+            uint64_t when = r % 7 == 0 ? t - (r % 30) * HOUR : t;
+            flow(&f, subscriber_n(ip, (int)(r / 100 % 60)),
+                 backends[r / 7 % 4], when);
+            t += r % (20 * 60 * 1000);
+        } else if (r % 100 < 97) {
+            hs_engine_advance(f.eng, t);
+        } else {
+            hs_sigset *next = load(sigset_json(rules[r / 100 % 3]));
+            assert_int_equal(hs_engine_swap_sigset(f.eng, next), 0);
+            hs_sigset_free(f.set);
+            f.set = next;
+        }
+        if (f.n_ev > 48)
+            f.n_ev = 0;         /* the events are not the point here */
+        if (i % 100 == 0)
+            check_totals(&f);
+    }
+    check_totals(&f);
+    hs_engine_counters k = counters(&f);
+    assert_true(k.hits_dropped_cap > 0 && k.evictions_cap > 0);
+    assert_true(k.hits_late > 0 && k.expiries > 0);
     teardown(&f);
 }
 
@@ -707,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_required),
         cmocka_unit_test(test_min_hits),
         cmocka_unit_test(test_detected_once),
+        cmocka_unit_test(test_match_apart_from_apply),
         cmocka_unit_test(test_ages_out_once),
         cmocka_unit_test(test_expiry_time_without_advance),
         cmocka_unit_test(test_late_hit),
@@ -723,6 +914,8 @@ int main(void)
         cmocka_unit_test(test_parent_in_events),
         cmocka_unit_test(test_swap_keeps_evidence),
         cmocka_unit_test(test_swap_changes_window),
+        cmocka_unit_test(test_swap_migrates_incrementally),
+        cmocka_unit_test(test_random_operations_stay_consistent),
         cmocka_unit_test(test_bad_conf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -243,6 +243,9 @@ static void test_embedded_nul_byte_rejected(void **state)
     assert_non_null(strstr(err.msg, "control character 0x00"));
     /* err is optional. */
     assert_int_equal(parse_exact("[", 1, &doc, NULL), -EINVAL);
+    /* (NULL, 0) is an empty document. */
+    assert_int_equal(hs_json_parse(NULL, 0, &doc, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "unexpected end of input"));
 }
 
 static char *nested(size_t depth, char open, char close)

@@ -106,6 +106,22 @@ static void test_early_buckets(void **state)
     assert_int_equal(hs_evidence_count(&ev, 3, 3, 16), 2);
 }
 
+static void test_find_sorted(void **state)
+{
+    (void)state;
+    hs_evidence ev[3];
+    hs_evidence_init(&ev[0], 2);
+    hs_evidence_init(&ev[1], 5);
+    hs_evidence_init(&ev[2], 9);
+    assert_int_equal(hs_evidence_position(ev, 3, 0), 0);
+    assert_int_equal(hs_evidence_position(ev, 3, 5), 1);
+    assert_int_equal(hs_evidence_position(ev, 3, 6), 2);
+    assert_int_equal(hs_evidence_position(ev, 3, 10), 3);
+    assert_ptr_equal(hs_evidence_find(ev, 3, 9), &ev[2]);
+    assert_null(hs_evidence_find(ev, 3, 4));
+    assert_null(hs_evidence_find(ev, 0, 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +132,7 @@ int main(void)
         cmocka_unit_test(test_age_long_jump),
         cmocka_unit_test(test_span),
         cmocka_unit_test(test_early_buckets),
+        cmocka_unit_test(test_find_sorted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
