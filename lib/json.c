@@ -73,6 +73,13 @@ typedef struct scratch {
     size_t n, cap, size;
 } scratch;
 
+/* Entry i of a scratch array (its data may still be NULL when i == n == 0,
+ * and NULL + 0 is not valid C). */
+static void *scratch_at(const scratch *s, size_t i)
+{
+    return s->data ? (unsigned char *)s->data + i * s->size : NULL;
+}
+
 static void *scratch_push(scratch *s)
 {
     if (s->n == s->cap) {
@@ -484,7 +491,7 @@ static int parse_array(parser *ps, hs_json *out)
     size_t n = ps->vals.n - base;
     out->type = HS_JSON_ARRAY;
     out->len = (uint32_t)n;
-    out->u.items = arena_dup(ps->doc, (hs_json *)ps->vals.data + base,
+    out->u.items = arena_dup(ps->doc, scratch_at(&ps->vals, base),
                              n * sizeof(hs_json));
     if (!out->u.items)
         return fail_nomem(ps);
@@ -589,7 +596,7 @@ static int parse_object(parser *ps, hs_json *out)
             return rc;
     }
     size_t n = ps->mems.n - base;
-    const hs_json_member *m = (hs_json_member *)ps->mems.data + base;
+    const hs_json_member *m = scratch_at(&ps->mems, base);
     rc = check_duplicates(ps, m, n);
     if (rc)
         return rc;

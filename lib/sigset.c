@@ -925,10 +925,11 @@ static int read_file(const char *path, char **buf, size_t *len)
             b = nb;
             cap *= 2;
         }
+        errno = 0;
         size_t r = fread(b + n, 1, cap - n, f);
         n += r;
         if (r == 0)
-            rc = ferror(f) ? -EIO : 1;
+            rc = ferror(f) ? (errno ? -errno : -EIO) : 1;
     }
     fclose(f);
     if (rc < 0) {

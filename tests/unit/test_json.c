@@ -49,6 +49,17 @@ static void test_literals(void **state)
     doc = parse_ok("null");
     assert_int_equal(hs_json_root(doc)->type, HS_JSON_NULL);
     hs_json_free(doc);
+
+    /* Empty containers before any entry was collected (found by fuzzing:
+     * no arithmetic on the still-NULL scratch arrays). */
+    doc = parse_ok("[]");
+    assert_int_equal(hs_json_root(doc)->type, HS_JSON_ARRAY);
+    assert_int_equal(hs_json_len(hs_json_root(doc)), 0);
+    hs_json_free(doc);
+    doc = parse_ok("{}");
+    assert_int_equal(hs_json_root(doc)->type, HS_JSON_OBJECT);
+    assert_int_equal(hs_json_len(hs_json_root(doc)), 0);
+    hs_json_free(doc);
 }
 
 static void test_object_order_and_get(void **state)

@@ -379,6 +379,43 @@ static void test_v6_aligned_neighbours(void **state)
     hs_lpm_free(t);
 }
 
+/* A comb: one /128 at every power of two, plus short prefixes over it.
+ * Each index node can split off only a few keys, so the tree is deep. */
+static void test_v6_comb(void **state)
+{
+    (void)state;
+    enum { N = 128 + 3 };
+    ref_ep eps[N];
+    hs_lpm_builder *b = hs_lpm_builder_new();
+    for (unsigned k = 0; k < N; k++) {
+        eps[k] = (ref_ep){.ip = {.af = HS_AF_V6}, .len = 128, .value = k};
+        if (k < 128) {
+            eps[k].ip.u.v6[15 - k / 8] = (uint8_t)(1u << (k % 8));
+        } else {
+            eps[k].len = 8 + 40 * (k - 128); /* ::/8, ::/48, ::/88 */
+            eps[k].proto = 6;
+        }
+        assert_int_equal(hs_lpm_builder_add(b, &eps[k].ip, eps[k].len, NULL,
+                                            0, eps[k].proto, k), 0);
+    }
+    hs_lpm *t = build(b);
+    for (unsigned k = 0; k < 128; k++) {
+        for (int delta = -1; delta <= 1; delta++) {
+            hs_ip ip = eps[k].ip;
+            unsigned byte = 15 - k / 8;
+            ip.u.v6[byte] = (uint8_t)(ip.u.v6[byte] + delta);
+            for (uint8_t proto = 6; proto <= 17; proto += 11) {
+                uint32_t want[4], got[4];
+                size_t nw = ref_lookup(eps, N, &ip, 443, proto, want);
+                size_t ng = hs_lpm_lookup(t, &ip, 443, proto, got, 4);
+                assert_int_equal(ng, nw);
+                assert_memory_equal(got, want, nw * sizeof(*want));
+            }
+        }
+    }
+    hs_lpm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_random_v6),
         cmocka_unit_test(test_v6_crowded),
         cmocka_unit_test(test_v6_aligned_neighbours),
+        cmocka_unit_test(test_v6_comb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,6 +192,8 @@ static void test_missing_file(void **state)
     assert_null(s);
     assert_string_equal(err, "/nonexistent/sigs.json: cannot read: "
                              "No such file or directory");
+    assert_int_equal(hs_sigset_load("/", &s, err, sizeof(err)), -EISDIR);
+    assert_string_equal(err, "/: cannot read: Is a directory");
 }
 
 /* ---- every validation error ---- */
