@@ -20,6 +20,7 @@
 
 #include "json.h"
 #include "lpm.h"
+#include "parse.h"
 
 enum {
     SIG_ID_MAX = 64,        /* ids end up in events and Redis keys */
@@ -583,8 +584,8 @@ static int load_required(loader *ld, const hs_json *arr, hs_signature *sig)
     return 0;
 }
 
-/* A window: "90s", "30m", "24h", "7d" (a bare number is seconds), or an
- * integer number of seconds. */
+/* A window: a duration as the configuration writes it ("90s", "30m",
+ * "24h", "7d"; see parse.h), or an integer number of seconds. */
 static int parse_window(const hs_json *v, uint64_t *ms)
 {
     int64_t secs;
@@ -596,24 +597,10 @@ static int parse_window(const hs_json *v, uint64_t *ms)
     }
     if (v->type != HS_JSON_STRING)
         return -EINVAL;
-    const char *p = v->u.s;
-    size_t digits = strspn(p, "0123456789");
-    if (digits == 0 || digits > 12)
-        return -EINVAL;
-    uint64_t n = strtoull(p, NULL, 10), unit = 1;
-    switch (p[digits]) {
-    case '\0': case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    default: return -EINVAL;
-    }
-    if (p[digits] != '\0' && p[digits + 1] != '\0')
-        return -EINVAL;
-    if (n == 0 || n > WINDOW_MAX_S / unit)
+    int rc = hs_parse_duration_ms(v->u.s, ms, NULL);
+    if (rc == 0 && (*ms < 1000 || *ms > WINDOW_MAX_S * 1000))
         return -ERANGE;
-    *ms = n * unit * 1000;
-    return 0;
+    return rc;
 }
 
 static int load_rule_numbers(loader *ld, const hs_json *rule, hs_signature *sig)
