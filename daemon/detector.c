@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "enrich.h"
@@ -16,6 +17,10 @@
 
 /* Sweeps per tick while the engine reports more due work. */
 #define HS_ADVANCE_ROUNDS 8
+/* Records stamped further ahead of the host clock are dropped: one record
+ * from an exporter with a wrong clock would otherwise move event time
+ * forward and age out every subscriber's evidence. */
+#define HS_FUTURE_TOLERANCE_MS (10 * 60 * 1000)
 
 struct hs_detector {
     hs_sigset *sigs;
@@ -24,6 +29,8 @@ struct hs_detector {
     char *sig_path;
     hs_detection_fn fn;
     void *ctx;
+    uint64_t wall_ms;           /* host clock, refreshed every tick */
+    uint64_t flows_future;      /* dropped: too far ahead of wall_ms */
     uint64_t events_too_long;
     uint64_t enrich_errors;     /* lookups in a corrupt database region */
     char json[8192];
@@ -34,6 +41,13 @@ struct hs_detector_stage {
     hs_enrich *enrich;
     char *path;
 };
+
+static uint64_t wall_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void engine_conf_from(const hs_conf *c, hs_engine_conf *ec)
 {
@@ -126,6 +140,7 @@ int hs_detector_new(const hs_conf *conf, hs_detection_fn fn, void *ctx,
         return -ENOMEM;
     d->fn = fn;
     d->ctx = ctx;
+    d->wall_ms = wall_clock_ms();
     hs_detector_stage *st;
     int rc = hs_detector_stage_new(conf, &st, err, errlen);
     if (rc < 0) {
@@ -159,14 +174,28 @@ void hs_detector_free(hs_detector *d)
     free(d);
 }
 
+/* Hands the batch to the engine in runs, leaving out records from the
+ * future. */
 void hs_detector_flows(void *ctx, const hs_flow *flows, size_t n)
 {
     hs_detector *d = ctx;
-    hs_engine_flows(d->engine, flows, n);
+    uint64_t limit = d->wall_ms + HS_FUTURE_TOLERANCE_MS;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hs_flow_time_ms(&flows[i]) <= limit)
+            continue;
+        if (i > start)
+            hs_engine_flows(d->engine, flows + start, i - start);
+        d->flows_future++;
+        start = i + 1;
+    }
+    if (n > start)
+        hs_engine_flows(d->engine, flows + start, n - start);
 }
 
 void hs_detector_tick(hs_detector *d)
 {
+    d->wall_ms = wall_clock_ms();
     hs_engine_counters c;
     hs_engine_get_counters(d->engine, &c);
     /* Event time only: the latest flow time seen, so a replay at full speed
@@ -225,6 +254,9 @@ void hs_detector_render_metrics(const hs_detector *d, hs_textbuf *o)
     ENGINE_VALUE("flows_matched_total", "counter", "Flows with a backend end.", match.flows_matched);
     ENGINE_VALUE("flows_ambiguous_total", "counter", "Flows with both ends backends.", match.flows_ambiguous);
     ENGINE_VALUE("flows_outside_total", "counter", "Flows whose subscriber is outside subscriber_prefixes.", match.flows_outside);
+    hs_prom_value(o, "haystack_engine_flows_future_total", "counter",
+                  "Flow records dropped: stamped over 10 minutes ahead of the host clock.",
+                  (double)d->flows_future);
     hs_prom_value(o, "haystack_events_too_long_total", "counter",
                   "Events not formatted (over 8 KiB).", (double)d->events_too_long);
     hs_prom_value(o, "haystack_enrich_errors_total", "counter",
