@@ -70,11 +70,13 @@ static const char *enrichment(hs_detector *d, const hs_event *ev, char *buf,
     if (!d->enrich)
         return buf;
     hs_ip ip;
-    hs_enrich_info sub;
+    hs_enrich_info sub, backend;
     hs_subscriber_to_ip(&ev->subscriber, &ip);
     if (hs_enrich_lookup(d->enrich, &ip, &sub) < 0)
         d->enrich_errors++;
-    if (hs_enrich_json(&sub, NULL, buf, len) < 0)
+    if (ev->backend && hs_enrich_lookup(d->enrich, ev->backend, &backend) < 0)
+        d->enrich_errors++;
+    if (hs_enrich_json(&sub, ev->backend ? &backend : NULL, buf, len) < 0)
         buf[0] = '\0';
     return buf;
 }

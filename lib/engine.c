@@ -197,7 +197,8 @@ static int alloc_seen(hs_engine *e, uint32_t n)
 /* ---- events -------------------------------------------------------- */
 
 static void emit(hs_engine *e, uint32_t idx, hs_event_type type,
-                 uint32_t sig, uint64_t time_ms, uint32_t at)
+                 uint32_t sig, uint64_t time_ms, uint32_t at,
+                 const hs_ip *backend)
 {
     const hs_sub *r = hs_subtable_at(e->subs, idx);
     const hs_signature *s = hs_sigset_sig(e->sv.set, sig);
@@ -216,6 +217,7 @@ static void emit(hs_engine *e, uint32_t idx, hs_event_type type,
         .first_seen_ms = (uint64_t)v.first_s * 1000,
         .last_seen_ms = (uint64_t)v.last_s * 1000,
         .domains = e->seen,
+        .backend = backend,
     };
     hs_subtable_subscriber(e->subs, idx, &ev.subscriber);
     if (type == HS_EVENT_DETECTED)
@@ -286,7 +288,7 @@ static void expire_lapsed(hs_engine *e, uint32_t idx)
                 continue;
             }
             emit(e, idx, HS_EVENT_EXPIRED, sig, (uint64_t)p * e->sv.width_ms,
-                 p);
+                 p, NULL);
             held_remove(e, idx, i);
             r = hs_subtable_at(e->subs, idx);
         }
@@ -495,24 +497,25 @@ static bool just_seen(const hs_engine *e, const hs_sub *r, uint32_t domain,
 
 /*
  * Evaluates the rules of the signatures holding a domain and reports the
- * ones that became true. on_hit: the domain was just hit, so only the
- * signatures for which it just became seen can change.
+ * ones that became true. backend set: the domain was just hit (from that
+ * backend address), so only the signatures for which it just became seen
+ * can change.
  */
 static void evaluate(hs_engine *e, uint32_t idx, uint32_t domain,
-                     uint64_t time_ms, bool on_hit)
+                     uint64_t time_ms, const hs_ip *backend)
 {
     const hs_domain *dom = hs_sigset_domain(e->sv.set, domain);
     for (uint32_t k = 0; k < dom->n_sigs; k++) {
         uint32_t sig = dom->sigs[k];
         const hs_sub *r = hs_subtable_at(e->subs, idx);
-        if ((on_hit && !just_seen(e, r, domain, sig)) || is_held(e, r, sig) ||
+        if ((backend && !just_seen(e, r, domain, sig)) || is_held(e, r, sig) ||
             !sig_holds(e, r, sig, r->clock))
             continue;
         if (held_add(e, idx, sig) < 0) {
             e->c.hits_dropped_nomem++;
             continue;
         }
-        emit(e, idx, HS_EVENT_DETECTED, sig, time_ms, e->wm_b);
+        emit(e, idx, HS_EVENT_DETECTED, sig, time_ms, e->wm_b, backend);
     }
 }
 
@@ -563,7 +566,7 @@ static void apply_hit(hs_engine *e, const hs_hit *h)
     }
     hs_evidence_add(ev, (uint32_t)b, (uint32_t)(h->time_ms / 1000));
     e->c.hits++;
-    evaluate(e, idx, h->domain, h->time_ms, true);
+    evaluate(e, idx, h->domain, h->time_ms, &h->backend);
     if (settled && hs_subtable_at(e->subs, idx)->n_held == held_before)
         reschedule_hit(e, idx, h->domain, (uint32_t)b);
     else
@@ -690,12 +693,12 @@ static void reevaluate(hs_engine *e, uint32_t idx)
             k++;
             continue;
         }
-        emit(e, idx, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock);
+        emit(e, idx, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock, NULL);
         held_remove(e, idx, k);
         r = hs_subtable_at(e->subs, idx);
     }
     for (uint32_t i = 0; i < r->n_ev; i++) {
-        evaluate(e, idx, sub_ev(e, r)[i].domain, e->wm_ms, false);
+        evaluate(e, idx, sub_ev(e, r)[i].domain, e->wm_ms, NULL);
         r = hs_subtable_at(e->subs, idx);
     }
 }
@@ -754,7 +757,7 @@ static void end_vanished(hs_engine *e, const int32_t *smap)
                 k++;
                 continue;
             }
-            emit(e, i, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock);
+            emit(e, i, HS_EVENT_EXPIRED, sig, e->wm_ms, r->clock, NULL);
             held_remove(e, i, k);
             r = hs_subtable_at(e->subs, i);
         }

@@ -131,6 +131,11 @@ int hs_event_format_json(const hs_event *ev, const hs_sigset *s,
         put_time(&o, "last_seen", ev->last_seen_ms);
     }
     put_domains(&o, ev, s);
+    if (ev->backend) {
+        char a[64];
+        put_key(&o, "backend");
+        put_str(&o, hs_ip_format(ev->backend, a, sizeof(a)));
+    }
     if (extra && extra[0]) {
         put_raw(&o, ",", 1);
         put_raw(&o, extra, strlen(extra));

@@ -5,8 +5,9 @@
  * The JSON object is the operator contract (CONTRACT.md, "Events"): event,
  * time, subscriber, signature, level, domains_seen, domains_total first, in
  * that order, then name, parent (when the signature has one), hits,
- * first_seen and last_seen (when there is evidence), domains, then any
- * extra fields the caller adds (enrichment).
+ * first_seen and last_seen (when there is evidence), domains, backend (for
+ * detected: the address whose hit made the rule true), then any extra
+ * fields the caller adds (enrichment).
  */
 #ifndef HS_EVENT_H
 #define HS_EVENT_H
@@ -37,6 +38,8 @@ typedef struct hs_event {
                                  * no evidence left */
     uint64_t last_seen_ms;
     const uint32_t *domains;    /* the domains seen: domains_seen indices */
+    const hs_ip *backend;       /* detected: the backend address of the hit
+                                 * that made the rule true; else NULL */
 } hs_event;
 
 /* Called for every event; the event is only valid during the call, and

@@ -51,6 +51,7 @@ static size_t emit_hits(const hs_match_conf *c, const hs_flow *f,
         out[i].sub = key;
         out[i].domain = backend->domains[i];
         out[i].time_ms = hs_flow_time_ms(f);
+        out[i].backend = sub == &f->src ? f->dst : f->src;
     }
     return n;
 }

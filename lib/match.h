@@ -36,6 +36,8 @@ typedef struct hs_hit {
     hs_subscriber sub;
     uint32_t domain;        /* index into the sigset's domains */
     uint64_t time_ms;       /* the flow's end (or start) time */
+    hs_ip backend;          /* the flow's backend end, for the event that
+                             * this hit may trigger */
 } hs_hit;
 
 /* Per-caller counters, added to by hs_match_flow. */

@@ -634,7 +634,8 @@ static void test_parent_in_events(void **state)
         "\"level\":\"product\",\"domains_seen\":2,\"domains_total\":2,"
         "\"name\":\"A product\",\"parent\":\"maker\",\"hits\":3,"
         "\"first_seen\":\"2025-11-26T10:00:00Z\","
-        "\"last_seen\":\"2025-11-26T10:02:00Z\",\"domains\":[\"a\",\"b\"]}");
+        "\"last_seen\":\"2025-11-26T10:02:00Z\",\"domains\":[\"a\",\"b\"],"
+        "\"backend\":\"192.0.2.2\"}");
     teardown(&f);
 }
 
