@@ -26,11 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include "log.h"
+#include "redis_uv.h"
 
 /* ---- events and their queues ----------------------------------------- */
 
@@ -362,10 +362,10 @@ static void conn_open(hs_publisher *p, const char *ip)
         conn_failed(p, HS_LOG_ERROR, "cannot connect", "out of memory");
         return;
     }
-    if (ac->err || redisLibuvAttach(ac, p->loop) != REDIS_OK) {
+    int rc = ac->err ? 0 : hs_redis_uv_attach(ac, p->loop);
+    if (ac->err || rc < 0) {
         char why[160];
-        snprintf(why, sizeof(why), "%s", ac->err ? ac->c.errstr
-                                                 : "cannot watch the socket");
+        snprintf(why, sizeof(why), "%s", ac->err ? ac->c.errstr : uv_strerror(rc));
         redisAsyncFree(ac);
         conn_failed(p, HS_LOG_WARNING, "cannot connect", why);
         return;
