@@ -279,9 +279,9 @@ static const char *refusal_hint(const char *reply)
 {
     if (!strncmp(reply, "NOAUTH", 6) || !strncmp(reply, "WRONGPASS", 9) ||
         strstr(reply, "password"))
-        return " - check the user and password in [redis] url";
+        return "Check the user and password in [redis] url.";
     if (strstr(reply, "DB index"))
-        return " - check the database number in [redis] url";
+        return "Check the database number in [redis] url.";
     return "";
 }
 
@@ -292,8 +292,12 @@ static void on_handshake_reply(redisAsyncContext *ac, void *r, void *cmd)
     if (!p || !reply)
         return;
     if (reply->type == REDIS_REPLY_ERROR) {
+        const char *hint = refusal_hint(reply->str);
+        size_t len = strlen(reply->str);
+        bool stop = len && reply->str[len - 1] == '.';
         char why[512];
-        snprintf(why, sizeof(why), "%s%s", reply->str, refusal_hint(reply->str));
+        snprintf(why, sizeof(why), "%s%s%s", reply->str,
+                 !*hint ? "" : stop ? " " : ". ", hint);
         char what[32];
         snprintf(what, sizeof(what), "%s refused", (const char *)cmd);
         conn_drop(p);
@@ -352,7 +356,11 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         return;
     p->ac = NULL; /* hiredis frees it after this callback */
     requeue_in_flight(p);
-    conn_lost(p, status == REDIS_OK ? "closed" : ac->c.errstr);
+    const char *why = status == REDIS_OK ? "closed" : ac->c.errstr;
+    if (p->state == CONN_READY)
+        conn_lost(p, why);
+    else /* e.g. "max number of clients reached" right after accept */
+        conn_failed(p, HS_LOG_WARNING, "cannot connect", why);
 }
 
 static void conn_open(hs_publisher *p, const char *ip)

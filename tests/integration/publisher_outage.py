@@ -160,6 +160,24 @@ def test_unanswering_redis_reconnects(tmp):
             raise AssertionError(f"the stall not logged:\n{d.log()}")
 
 
+def test_server_full(tmp):
+    """maxclients reached: the server's error is logged, the attempt counted
+    as failed and retried; the queue goes through once a slot is free."""
+    with RedisServer(tmp, args=["--maxclients", "2"]) as r, \
+            Subscriber(r, CHANNEL, tmp, "sub1") as sub1, \
+            Subscriber(r, CHANNEL, tmp, "sub2") as sub2, \
+            Driver(conf(tmp, r.port), tmp) as d:
+        d.publish(3)
+        d.wait_stats(lambda s: s["connect_failures"] >= 2, 5, "2 refused attempts")
+        if "max number of clients reached" not in d.log():
+            raise AssertionError(f"refusal not logged:\n{d.log()}")
+        sub1.close()  # both slots free: one for the driver, one for redis-cli
+        sub2.close()
+        drained(d, "delivered once the subscribers left")
+        expect(r.stream_seqs(STREAM), [1, 2, 3], "stream")
+        expect(d.close(), 0, "driver exit code")
+
+
 def test_close_while_down(tmp):
     """close with Redis away ends within the flush timeout, exits cleanly
     and logs the events it could not send."""
