@@ -139,6 +139,7 @@ struct hs_publisher {
     uint32_t db, stream_maxlen, queue_max;
     uint64_t state_ttl_ms;
     char name[300];             /* "host:port" in messages */
+    char maxlen_arg[16], ttl_arg[24]; /* stream_maxlen, state_ttl_ms */
     unsigned cmds_per_event;    /* replies that complete one event */
 
     conn_state state;
@@ -511,11 +512,9 @@ static int send_stream(hs_publisher *p, const pub_event *e)
     if (!p->stream_maxlen)
         return command(p, "XADD", 5, (const char *[]){"XADD", p->stream, "*",
                                                       "event", e->json});
-    char maxlen[16];
-    snprintf(maxlen, sizeof(maxlen), "%u", p->stream_maxlen);
     return command(p, "XADD", 8, (const char *[]){"XADD", p->stream, "MAXLEN",
-                                                  "~", maxlen, "*", "event",
-                                                  e->json});
+                                                  "~", p->maxlen_arg, "*",
+                                                  "event", e->json});
 }
 
 static int send_state(hs_publisher *p, const pub_event *e)
@@ -523,11 +522,9 @@ static int send_state(hs_publisher *p, const pub_event *e)
     int rc = e->detected
         ? command(p, "HSET", 4, (const char *[]){"HSET", e->key, e->field, e->json})
         : command(p, "HDEL", 3, (const char *[]){"HDEL", e->key, e->field});
-    if (rc == 0 && p->state_ttl_ms) {
-        char ttl[24];
-        snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)p->state_ttl_ms);
-        rc = command(p, "PEXPIRE", 3, (const char *[]){"PEXPIRE", e->key, ttl});
-    }
+    if (rc == 0 && p->state_ttl_ms)
+        rc = command(p, "PEXPIRE", 3,
+                     (const char *[]){"PEXPIRE", e->key, p->ttl_arg});
     return rc;
 }
 
@@ -535,7 +532,7 @@ static int send_state(hs_publisher *p, const pub_event *e)
 static int send_event(hs_publisher *p, const pub_event *e)
 {
     int rc = 0;
-    if (p->channel && rc == 0)
+    if (p->channel)
         rc = command(p, "PUBLISH", 3,
                      (const char *[]){"PUBLISH", p->channel, e->json});
     if (p->stream && rc == 0)
@@ -692,10 +689,14 @@ static int copy_conf(hs_publisher *p, const hs_publisher_conf *c)
     p->stream_maxlen = c->stream_maxlen;
     p->state_ttl_ms = c->state_ttl_ms;
     p->queue_max = c->queue_max;
+    snprintf(p->maxlen_arg, sizeof(p->maxlen_arg), "%u", p->stream_maxlen);
+    snprintf(p->ttl_arg, sizeof(p->ttl_arg), "%llu",
+             (unsigned long long)p->state_ttl_ms);
     p->cmds_per_event = (p->channel != NULL) + (p->stream != NULL) +
                         (p->state_prefix ? 1 + (p->state_ttl_ms != 0) : 0);
-    snprintf(p->name, sizeof(p->name), strchr(c->host ? c->host : "", ':')
-             ? "[%s]:%u" : "%s:%u", c->host ? c->host : "", c->port);
+    bool v6 = strchr(c->host, ':') != NULL; /* check_conf: host is set */
+    snprintf(p->name, sizeof(p->name), v6 ? "[%s]:%u" : "%s:%u", c->host,
+             c->port);
     return ok ? 0 : -ENOMEM;
 }
 

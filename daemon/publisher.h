@@ -96,10 +96,11 @@ void hs_publisher_publish(hs_publisher *p, const char *subscriber,
 void hs_publisher_get_stats(const hs_publisher *p, hs_publisher_stats *out);
 
 /*
- * Sends what is queued, waiting at most HS_PUBLISHER_CLOSE_TIMEOUT_MS (the
- * rest is logged as lost), closes the connection and frees p; then calls
- * done(ctx) from the loop. Events published before done runs are still
- * flushed; p must not be used after it.
+ * Sends what is queued (reconnecting at once if Redis is away), waiting at
+ * most HS_PUBLISHER_CLOSE_TIMEOUT_MS; what is left then is logged as lost.
+ * Then closes the connection, frees p and calls done(ctx), always later
+ * from the loop, never from inside this call. Events published meanwhile
+ * join the flush while it lasts; p must not be used once done has run.
  */
 void hs_publisher_close(hs_publisher *p, void (*done)(void *ctx), void *ctx);
 

@@ -100,6 +100,24 @@ def test_state_hash(tmp):
         expect(d.close(), 0, "driver exit code")
 
 
+def test_ipv6_and_host_name(tmp):
+    """[::1] in the URL, and "localhost" (resolved off the loop; IPv4 first)."""
+    with RedisServer(tmp, "redis6", host=hs_util.LOOPBACK6) as r6, \
+            Driver(hs_redis.write_conf(f"{tmp}/v6.conf", r6.port, host=hs_util.LOOPBACK6,
+                                       extra=f"stream = {STREAM}\n"), tmp, "d6") as d:
+        publish_all(d, 3)
+        expect(r6.stream_seqs(STREAM), [1, 2, 3], "stream over IPv6")
+        expect(d.close(), 0, "driver exit code")
+        if f"redis [::1]:{r6.port}: connected" not in d.log():
+            raise AssertionError(f"IPv6 address not bracketed in the log:\n{d.log()}")
+    with RedisServer(tmp, "redis4") as r4, \
+            Driver(hs_redis.write_conf(f"{tmp}/v4.conf", r4.port, host="localhost",
+                                       extra=f"stream = {STREAM}\n"), tmp, "d4") as d:
+        publish_all(d, 3)
+        expect(r4.stream_seqs(STREAM), [1, 2, 3], "stream through localhost")
+        expect(d.close(), 0, "driver exit code")
+
+
 def test_select_db(tmp):
     """/3 in the URL: stream and state in database 3, nothing in 0."""
     extra = f"stream = {STREAM}\nstate_prefix = {STATE}\n"

@@ -24,8 +24,10 @@ import hs_util
 class RedisServer:
     """redis-server on a loopback port, no persistence, its own directory."""
 
-    def __init__(self, workdir, name="redis", port=None, args=(), password=None):
-        self.port = port or hs_util.free_port("tcp")
+    def __init__(self, workdir, name="redis", port=None, args=(), password=None,
+                 host=hs_util.LOOPBACK4):
+        self.host = host
+        self.port = port or hs_util.free_port("tcp", host)
         self.name = name
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -38,7 +40,7 @@ class RedisServer:
     def start(self):
         """Start (again, after kill) on the same port; wait until it answers."""
         self.generation += 1
-        argv = ["redis-server", "--port", self.port, "--bind", hs_util.LOOPBACK4,
+        argv = ["redis-server", "--port", self.port, "--bind", self.host,
                 "--save", "", "--appendonly", "no", "--dir", self.dir,
                 "--daemonize", "no", *self.args]
         if self.password:
@@ -56,7 +58,7 @@ class RedisServer:
 
     def cli(self, *args, db=0, user=None, password=None):
         """One redis-cli command; returns its raw output without the last newline."""
-        argv = ["redis-cli", "-h", hs_util.LOOPBACK4, "-p", str(self.port), "-n", str(db)]
+        argv = ["redis-cli", "-h", self.host, "-p", str(self.port), "-n", str(db)]
         password = password or self.password
         if user:
             argv += ["--user", user]
@@ -118,7 +120,7 @@ class Subscriber:
     """`redis-cli SUBSCRIBE channel` in a subprocess: what an operator runs."""
 
     def __init__(self, server, channel, log_dir, name="subscriber"):
-        argv = ["redis-cli", "-h", hs_util.LOOPBACK4, "-p", str(server.port)]
+        argv = ["redis-cli", "-h", server.host, "-p", str(server.port)]
         if server.password:
             argv += ["-a", server.password, "--no-auth-warning"]
         self.proc = hs_util.Process(argv + ["SUBSCRIBE", channel], log_dir,
@@ -145,10 +147,12 @@ class Subscriber:
         self.close()
 
 
-def write_conf(path, port, url_auth="", db=0, extra=""):
+def write_conf(path, port, url_auth="", db=0, extra="", host=hs_util.LOOPBACK4):
     """A haystackd.conf with only a [redis] section (the rest defaults)."""
+    if ":" in host:
+        host = f"[{host}]"
     with open(path, "w") as f:
-        f.write(f"[redis]\nurl = redis://{url_auth}127.0.0.1:{port}/{db}\n{extra}")
+        f.write(f"[redis]\nurl = redis://{url_auth}{host}:{port}/{db}\n{extra}")
     return path
 
 
