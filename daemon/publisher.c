@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 
 typedef struct pub_event {
     bool detected;
+    size_t size;            /* of the whole allocation */
     char *key;              /* state hash: prefix + subscriber, or NULL */
     char *field;            /* signature id, or NULL */
     char json[];            /* NUL-terminated; key and field follow it */
@@ -149,6 +151,7 @@ struct hs_publisher {
     uint64_t backoff_ms;
     unsigned handshake_left;    /* replies until ready */
     unsigned head_replies;      /* replies so far to in_flight's first */
+    size_t in_flight_bytes;
     bool ever_ready;
 
     evq waiting, in_flight;
@@ -198,6 +201,7 @@ static void enqueue(hs_publisher *p, pub_event *e)
 static void requeue_in_flight(hs_publisher *p)
 {
     p->head_replies = 0;
+    p->in_flight_bytes = 0;
     while (p->in_flight.len) {
         pub_event *e = evq_pop_back(&p->in_flight);
         if (p->waiting.len >= p->queue_max) {
@@ -470,7 +474,9 @@ static void on_timer(uv_timer_t *t)
 
 static void ack_first(hs_publisher *p)
 {
-    free(evq_pop_front(&p->in_flight));
+    pub_event *e = evq_pop_front(&p->in_flight);
+    p->in_flight_bytes -= e->size;
+    free(e);
     p->head_replies = 0;
     p->stats.published++;
     if (p->in_flight.len)
@@ -548,9 +554,11 @@ static int send_event(hs_publisher *p, const pub_event *e)
 static void pump(hs_publisher *p)
 {
     while (p->state == CONN_READY && p->waiting.len &&
-           p->in_flight.len < HS_PUBLISHER_IN_FLIGHT_MAX) {
+           p->in_flight.len < HS_PUBLISHER_IN_FLIGHT_MAX &&
+           p->in_flight_bytes < HS_PUBLISHER_IN_FLIGHT_BYTES) {
         pub_event *e = evq_pop_front(&p->waiting);
         evq_push_back(&p->in_flight, e); /* preallocated: cannot fail */
+        p->in_flight_bytes += e->size;
         if (send_event(p, e) < 0) {
             conn_drop(p);
             conn_lost(p, "cannot queue a command (out of memory)");
@@ -578,10 +586,12 @@ static pub_event *event_new(const hs_publisher *p, const char *subscriber,
     if (len + plen + slen + flen > HS_PUBLISHER_EVENT_MAX)
         return NULL;
     *err = -ENOMEM;
-    pub_event *e = malloc(sizeof(*e) + len + plen + slen + flen + 3);
+    size_t size = sizeof(pub_event) + len + plen + slen + flen + 3;
+    pub_event *e = malloc(size);
     if (!e)
         return NULL;
     e->detected = detected;
+    e->size = size;
     memcpy(e->json, json, len);
     e->json[len] = '\0';
     e->key = e->field = NULL;
@@ -733,6 +743,9 @@ int hs_publisher_new(uv_loop_t *loop, const hs_publisher_conf *conf,
         evq_init(&p->in_flight, HS_PUBLISHER_IN_FLIGHT_MAX,
                  HS_PUBLISHER_IN_FLIGHT_MAX) < 0)
         goto nomem;
+    /* hiredis writes with write(2): without this, writing to a connection
+     * Redis has just closed would kill the process with SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     p->backoff_ms = HS_PUBLISHER_BACKOFF_MIN_MS;
     p->resolve.data = p;
     uv_timer_init(loop, &p->timer);

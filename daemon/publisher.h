@@ -20,9 +20,11 @@
 
 #include "conf.h"
 
-/* Events sent and not yet acknowledged, at most: a slow Redis makes events
- * wait in the queue, not in hiredis's buffers. */
+/* Events sent and not yet acknowledged, at most (and at most this many
+ * bytes of them): a slow Redis makes events wait in the queue, not in
+ * hiredis's buffers. */
 #define HS_PUBLISHER_IN_FLIGHT_MAX 1024
+#define HS_PUBLISHER_IN_FLIGHT_BYTES (4 * 1024 * 1024)
 /* Reconnect delays: doubled after every failure, reset once connected. */
 #define HS_PUBLISHER_BACKOFF_MIN_MS 100
 #define HS_PUBLISHER_BACKOFF_MAX_MS 10000
@@ -33,8 +35,9 @@
 #define HS_PUBLISHER_REPLY_TIMEOUT_MS 5000
 /* hs_publisher_close gives up on what is still queued after this. */
 #define HS_PUBLISHER_CLOSE_TIMEOUT_MS 2000
-/* Longest event accepted (events are a few hundred bytes). */
-#define HS_PUBLISHER_EVENT_MAX (1024 * 1024)
+/* Longest event accepted, names included (events are a few hundred
+ * bytes): with queue_max, what bounds the queue's memory. */
+#define HS_PUBLISHER_EVENT_MAX (64 * 1024)
 
 /* Strings are copied by hs_publisher_new; NULL or "" means off. */
 typedef struct hs_publisher_conf {
@@ -77,6 +80,8 @@ void hs_publisher_conf_from(const hs_conf *c, hs_publisher_conf *out);
  * Starts connecting on loop and returns at once; events published before
  * the connection is up are queued. Returns 0, or -EINVAL (no host, or none
  * of channel, stream and state_prefix set) or -ENOMEM with a message in err.
+ * Sets SIGPIPE to be ignored in the process: hiredis writes with write(2),
+ * and a connection Redis closed must be an error, not the end of the daemon.
  */
 int hs_publisher_new(uv_loop_t *loop, const hs_publisher_conf *conf,
                      hs_publisher **out, char *err, size_t errlen);

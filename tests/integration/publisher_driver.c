@@ -6,9 +6,10 @@
  *   publisher_driver CONF      ([redis] of a haystackd.conf)
  *
  * Commands, each answered by one line on stdout:
- *   publish N detected|expired SUBSCRIBER SIGNATURE   -> "ok FIRST LAST"
+ *   publish N detected|expired SUBSCRIBER SIGNATURE [PAD]  -> "ok FIRST LAST"
  *       N events numbered by "seq" (FIRST..LAST, counting from 1 over the
- *       driver's life), in the CONTRACT.md event format
+ *       driver's life), in the CONTRACT.md event format, with a "pad"
+ *       field of PAD bytes when given (large events)
  *   invalid                    -> "ok": two events the publisher must refuse
  *   stats                      -> hs_publisher_stats as a JSON object
  *   close                      -> "closed" once hs_publisher_close is done;
@@ -53,20 +54,30 @@ static void reply(const char *fmt, ...)
 }
 
 static void publish(driver *d, unsigned long n, const char *kind,
-                    const char *sub, const char *sig)
+                    const char *sub, const char *sig, size_t pad)
 {
     bool detected = strcmp(kind, "expired") != 0;
     uint64_t first = d->seq + 1;
+    size_t size = 512 + pad;
+    char *json = malloc(size);
+    char *padding = calloc(1, pad + 1);
+    if (!json || !padding) {
+        reply("error out of memory");
+        exit(1);
+    }
+    memset(padding, 'x', pad);
     for (unsigned long i = 0; i < n; i++) {
-        char json[512];
-        int len = snprintf(json, sizeof(json),
+        int len = snprintf(json, size,
                            "{\"event\":\"%s\",\"time\":\"2026-11-26T10:00:00Z\","
                            "\"subscriber\":\"%s\",\"signature\":\"%s\","
                            "\"level\":\"product\",\"domains_seen\":1,"
-                           "\"domains_total\":1,\"seq\":%" PRIu64 "}",
-                           detected ? "detected" : "expired", sub, sig, ++d->seq);
+                           "\"domains_total\":1,\"seq\":%" PRIu64 "%s%s%s}",
+                           detected ? "detected" : "expired", sub, sig, ++d->seq,
+                           pad ? ",\"pad\":\"" : "", padding, pad ? "\"" : "");
         hs_publisher_publish(d->pub, sub, sig, detected, json, (size_t)len);
     }
+    free(json);
+    free(padding);
     reply("ok %" PRIu64 " %" PRIu64, first, d->seq);
 }
 
@@ -107,8 +118,9 @@ static void command(driver *d, char *line)
     int argc = 0;
     for (char *tok = strtok(line, " \t"); tok && argc < 6; tok = strtok(NULL, " \t"))
         argv[argc++] = tok;
-    if (argc == 5 && !strcmp(argv[0], "publish")) {
-        publish(d, strtoul(argv[1], NULL, 10), argv[2], argv[3], argv[4]);
+    if ((argc == 5 || argc == 6) && !strcmp(argv[0], "publish")) {
+        publish(d, strtoul(argv[1], NULL, 10), argv[2], argv[3], argv[4],
+                argc == 6 ? strtoul(argv[5], NULL, 10) : 0);
     } else if (argc == 1 && !strcmp(argv[0], "invalid")) {
         hs_publisher_publish(d->pub, "198.51.100.7", "sig", true, "{}", 0);
         hs_publisher_publish(d->pub, NULL, "sig", true, "{}", 2);

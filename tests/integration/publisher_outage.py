@@ -21,6 +21,7 @@ from hs_redis import Driver, RedisServer, Subscriber, expect
 CHANNEL = "haystack:detections"
 STREAM = "haystack:events"
 IN_FLIGHT_MAX = 1024            # HS_PUBLISHER_IN_FLIGHT_MAX
+IN_FLIGHT_BYTES = 4 << 20       # HS_PUBLISHER_IN_FLIGHT_BYTES
 REPLY_TIMEOUT = 5.0             # HS_PUBLISHER_REPLY_TIMEOUT_MS
 
 
@@ -122,6 +123,28 @@ def test_kill_mid_burst(tmp):
             raise AssertionError(f"the loss was found by the reply timeout:\n{d.log()}")
 
 
+def test_connection_killed_mid_burst(tmp):
+    """Redis closes the connection (CLIENT KILL) again and again while a
+    burst is being written: the publisher must survive writing to a closed
+    socket (SIGPIPE), reconnect each time, and deliver every event."""
+    n = 60000
+    with RedisServer(tmp) as r, Driver(conf(tmp, r.port), tmp) as d:
+        drained(d, "connected")
+        d.publish(n)
+        kills = 0
+        deadline = time.monotonic() + 30
+        while d.stats()["queued"] and kills < 20 and time.monotonic() < deadline:
+            kills += int(r.cli("CLIENT", "KILL", "TYPE", "normal"))
+            time.sleep(0.01)
+        s = drained(d, "delivered after the kills", 30)
+        if kills == 0:
+            raise AssertionError("no connection killed; test proves nothing")
+        expect(sorted(set(r.stream_seqs(STREAM))), list(range(1, n + 1)),
+               "every event in the stream")
+        expect(s["published"], n, "published")
+        expect(d.close(), 0, "driver exit code")
+
+
 def test_slow_redis_caps_in_flight(tmp):
     """A paused server: at most IN_FLIGHT_MAX events are sent, the rest
     wait in the queue; on resume all arrive, once each, in order."""
@@ -137,6 +160,24 @@ def test_slow_redis_caps_in_flight(tmp):
         drained(d, "all delivered after the resume")
         expect(r.stream_seqs(STREAM), list(range(1, 3001)), "stream")
         expect(d.stats()["reconnects"], 0, "reconnects")
+        expect(d.close(), 0, "driver exit code")
+
+
+def test_slow_redis_caps_in_flight_bytes(tmp):
+    """Large events: what is in flight is capped in bytes too."""
+    with RedisServer(tmp) as r, Driver(conf(tmp, r.port), tmp) as d:
+        drained(d, "connected")
+        r.pause()
+        d.publish(200, pad=60000)
+        time.sleep(0.3)
+        s = d.stats()
+        expect(s["queued"], 200, "queued")
+        # sending stops at the first event that reaches the cap
+        if not IN_FLIGHT_BYTES / 60500 <= s["in_flight"] <= IN_FLIGHT_BYTES / 60000 + 1:
+            raise AssertionError(f"{s['in_flight']} events of 60 kB in flight")
+        r.resume()
+        drained(d, "all delivered after the resume")
+        expect(r.stream_seqs(STREAM), list(range(1, 201)), "stream")
         expect(d.close(), 0, "driver exit code")
 
 

@@ -146,12 +146,14 @@ def test_error_replies_counted(tmp):
 
 
 def test_invalid_events(tmp):
-    """An empty event and one without a subscriber (state kept) are refused."""
+    """An empty event, one without a subscriber (state kept) and one over
+    64 KiB are refused; one just under the limit goes through."""
     with RedisServer(tmp) as r, Driver(conf(tmp, r), tmp) as d:
         expect(d.cmd("invalid"), "ok", "invalid")
-        publish_all(d, 1)
-        s = d.stats()
-        expect((s["dropped_invalid"], s["published"]), (2, 1), "dropped_invalid, published")
+        d.publish(1, pad=66000)
+        d.publish(1, pad=64000)
+        s = d.wait_stats(lambda s: s["queued"] == 0 and s["published"], 10, "1 published")
+        expect((s["dropped_invalid"], s["published"]), (3, 1), "dropped_invalid, published")
         expect(d.close(), 0, "driver exit code")
 
 

@@ -189,9 +189,10 @@ class Driver:
             raise hs_util.HarnessError(f"driver exited\n{self.log()}")
         return line
 
-    def publish(self, n, kind="detected", subscriber="198.51.100.7", signature="sig"):
-        """Publishes n events; returns their seq numbers (first, last)."""
-        ok, first, last = self.cmd(f"publish {n} {kind} {subscriber} {signature}").split()
+    def publish(self, n, kind="detected", subscriber="198.51.100.7", signature="sig", pad=0):
+        """Publishes n events (with a "pad" field of pad bytes); returns their
+        seq numbers (first, last)."""
+        ok, first, last = self.cmd(f"publish {n} {kind} {subscriber} {signature} {pad}").split()
         assert ok == "ok"
         return int(first), int(last)
 
