@@ -175,9 +175,10 @@ static size_t queued(const hs_publisher *p)
     return p->waiting.len + p->in_flight.len;
 }
 
-static void drop_oldest(hs_publisher *p)
+/* The queue is full and e is the oldest event: it goes. */
+static void drop_oldest(hs_publisher *p, pub_event *e)
 {
-    free(evq_pop_front(&p->waiting));
+    free(e);
     p->stats.dropped_queue_full++;
     hs_log_rl(&p->rl_drop, HS_LOG_WARNING,
               "redis %s: queue full (%u events), dropping the oldest",
@@ -187,7 +188,7 @@ static void drop_oldest(hs_publisher *p)
 static void enqueue(hs_publisher *p, pub_event *e)
 {
     if (p->waiting.len >= p->queue_max)
-        drop_oldest(p);
+        drop_oldest(p, evq_pop_front(&p->waiting));
     if (evq_push_back(&p->waiting, e) < 0) {
         free(e);
         p->stats.dropped_nomem++;
@@ -205,8 +206,7 @@ static void requeue_in_flight(hs_publisher *p)
     while (p->in_flight.len) {
         pub_event *e = evq_pop_back(&p->in_flight);
         if (p->waiting.len >= p->queue_max) {
-            free(e);
-            p->stats.dropped_queue_full++;
+            drop_oldest(p, e);
         } else if (evq_push_front(&p->waiting, e) < 0) {
             free(e);
             p->stats.dropped_nomem++;

@@ -90,6 +90,23 @@ def test_queue_full_drops_oldest(tmp):
             raise AssertionError(f"drop not logged:\n{d.log()}")
 
 
+def test_requeue_into_full_queue(tmp):
+    """queue_max 100 and 300 events in flight when the server dies: back in
+    the queue, the 200 oldest are dropped, the newest 100 delivered."""
+    with RedisServer(tmp) as r, Driver(conf(tmp, r.port, "queue_max = 100\n"), tmp) as d:
+        drained(d, "connected")
+        r.pause()
+        d.publish(300)
+        expect(d.stats()["in_flight"], 300, "in flight (not limited by queue_max)")
+        r.kill()
+        s = d.wait_stats(lambda s: not s["connected"], 5, "the loss noticed")
+        expect((s["queued"], s["dropped_queue_full"]), (100, 200), "queued, dropped")
+        r.start()
+        drained(d, "the newest 100 delivered")
+        expect(r.stream_seqs(STREAM), list(range(201, 301)), "stream")
+        expect(d.close(), 0, "driver exit code")
+
+
 def test_kill_mid_burst(tmp):
     """Redis killed while a burst is in flight: what the old server did not
     acknowledge is sent again to the new one. The old server's subscriber
