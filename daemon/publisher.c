@@ -571,25 +571,25 @@ static void pump(hs_publisher *p)
 
 /* ---- events in ---------------------------------------------------------- */
 
-static pub_event *event_new(const hs_publisher *p, const char *subscriber,
-                            const char *signature_id, bool detected,
-                            const char *json, size_t len, int *err)
+/* Copies an event with its hash key and field; -EINVAL when it cannot be
+ * published (see hs_publisher_publish), -ENOMEM. */
+static int event_new(const hs_publisher *p, const char *subscriber,
+                     const char *signature_id, bool detected, const char *json,
+                     size_t len, pub_event **out)
 {
     size_t plen = p->state_prefix ? strlen(p->state_prefix) : 0;
     size_t slen = subscriber ? strnlen(subscriber, HS_PUBLISHER_EVENT_MAX) : 0;
     size_t flen = signature_id ? strnlen(signature_id, HS_PUBLISHER_EVENT_MAX) : 0;
-    *err = -EINVAL;
     if (!json || len == 0 || memchr(json, '\0', len))
-        return NULL;
+        return -EINVAL;
     if (p->state_prefix && (slen == 0 || flen == 0))
-        return NULL;
+        return -EINVAL;
     if (len + plen + slen + flen > HS_PUBLISHER_EVENT_MAX)
-        return NULL;
-    *err = -ENOMEM;
+        return -EINVAL;
     size_t size = sizeof(pub_event) + len + plen + slen + flen + 3;
     pub_event *e = malloc(size);
     if (!e)
-        return NULL;
+        return -ENOMEM;
     e->detected = detected;
     e->size = size;
     memcpy(e->json, json, len);
@@ -604,27 +604,27 @@ static pub_event *event_new(const hs_publisher *p, const char *subscriber,
         memcpy(e->field, signature_id, flen);
         e->field[flen] = '\0';
     }
-    return e;
+    *out = e;
+    return 0;
 }
 
 void hs_publisher_publish(hs_publisher *p, const char *subscriber,
                           const char *signature_id, bool detected,
                           const char *json, size_t len)
 {
-    int err;
-    pub_event *e = event_new(p, subscriber, signature_id, detected, json, len,
-                             &err);
-    if (!e) {
-        if (err == -ENOMEM)
+    pub_event *e;
+    int rc = event_new(p, subscriber, signature_id, detected, json, len, &e);
+    if (rc < 0) {
+        if (rc == -ENOMEM)
             p->stats.dropped_nomem++;
         else
             p->stats.dropped_invalid++;
         hs_log_rl(&p->rl_drop, HS_LOG_ERROR, "redis %s: event dropped: %s",
-                  p->name, err == -ENOMEM ? "out of memory"
-                                          : "empty, too long or unnamed");
+                  p->name, rc == -ENOMEM ? "out of memory"
+                                         : "empty, too long or unnamed");
         return;
     }
-    if (p->finishing) {
+    if (p->finishing) { /* the flush is over: too late */
         free(e);
         p->lost++;
         return;
