@@ -48,9 +48,9 @@ typedef struct hs_publisher_conf {
     const char *password;       /* AUTH password when user is NULL */
     const char *channel;        /* PUBLISH channel */
     const char *stream;         /* XADD key */
-    uint32_t stream_maxlen;     /* MAXLEN ~ this */
+    uint32_t stream_maxlen;     /* MAXLEN ~ this; 0: never trimmed */
     const char *state_prefix;   /* hash key = prefix + subscriber */
-    uint64_t state_ttl_ms;      /* PEXPIRE of that hash on every change */
+    uint64_t state_ttl_ms;      /* PEXPIRE on every change; 0: none */
     uint32_t queue_max;         /* events held while Redis cannot take them */
 } hs_publisher_conf;
 
