@@ -5,6 +5,7 @@
  * server.c.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,7 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
 
+    signal(SIGPIPE, SIG_IGN); /* peers closing sockets are errors, not deaths */
     hs_log_capture_glib();
     char err[1024];
     hs_conf *conf = NULL;

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "promtext.h"
+#include "publisher.h"
 #include "sdnotify.h"
 #include "udp.h"
 
@@ -35,6 +36,7 @@ struct hs_server {
     hs_collector_conf cconf;
     hs_collector *collector;
     hs_detector *detector;
+    hs_publisher *publisher;        /* NULL: [redis] url empty */
     uv_work_t reload_work;
     bool reloading, reload_again;
     hs_conf *staged_conf;           /* filled by the reload worker */
@@ -85,6 +87,10 @@ static void on_detection(void *ctx, const hs_detection *d)
         fwrite(d->json, 1, d->json_len, stdout);
         fputc('\n', stdout);
     }
+    if (s->publisher)
+        hs_publisher_publish(s->publisher, d->subscriber, d->signature,
+                             d->event->type == HS_EVENT_DETECTED, d->json,
+                             d->json_len);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -93,6 +99,28 @@ static void on_tick(uv_timer_t *t)
     hs_collector_expire(s->collector, uv_now(&s->loop));
     hs_detector_tick(s->detector);
     fflush(stdout);
+}
+
+static void publisher_closed(void *ctx)
+{
+    (void)ctx;
+}
+
+static void close_publisher(hs_server *s)
+{
+    if (s->publisher)
+        hs_publisher_close(s->publisher, publisher_closed, s);
+    s->publisher = NULL;
+}
+
+static int open_publisher(hs_server *s, const hs_conf *conf, char *err,
+                          size_t errlen)
+{
+    if (!conf->redis.url)
+        return 0;
+    hs_publisher_conf pc;
+    hs_publisher_conf_from(conf, &pc);
+    return hs_publisher_new(&s->loop, &pc, &s->publisher, err, errlen);
 }
 
 static void close_all(hs_server *s)
@@ -105,6 +133,7 @@ static void close_all(hs_server *s)
     s->n_udp = 0;
     hs_metrics_close(s->metrics);
     s->metrics = NULL;
+    close_publisher(s); /* delivers what is queued first, briefly */
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->watchdog, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -166,9 +195,16 @@ static void reload_apply(uv_work_t *w, int status)
     if (hs_conf_listen_changed(s->bound, next))
         hs_log(HS_LOG_WARNING, "reload: listen addresses differ from the bound "
                                "sockets; a restart is needed to rebind, keeping them");
-    if (hs_conf_diff(s->conf, next) & HS_CONF_DIFF_DETECT)
+    unsigned diff = hs_conf_diff(s->conf, next);
+    if (diff & HS_CONF_DIFF_DETECT)
         hs_log(HS_LOG_WARNING, "reload: [detect] changes take effect at the next "
                                "restart (the evidence is kept as it was counted)");
+    if (diff & HS_CONF_DIFF_REDIS) {
+        char err[256];
+        close_publisher(s);
+        if (open_publisher(s, next, err, sizeof(err)) < 0)
+            hs_log(HS_LOG_ERROR, "reload: redis: %s; events are not published", err);
+    }
     hs_conf_collector(next, &s->cconf);
     hs_collector_set_conf(s->collector, &s->cconf);
     if (s->conf != s->bound)
@@ -221,11 +257,41 @@ static void render_sockets(hs_server *s, hs_textbuf *o)
                           (unsigned long long)hs_udp_rcvbuf(s->udp[i]));
 }
 
+static void render_publisher(const hs_publisher *p, hs_textbuf *o)
+{
+    hs_publisher_stats st;
+    hs_publisher_get_stats(p, &st);
+    hs_prom_value(o, "haystack_publisher_published_total", "counter",
+                  "Events Redis acknowledged.", (double)st.published);
+    hs_prom_value(o, "haystack_publisher_queued", "gauge",
+                  "Events waiting for Redis (in flight included).", (double)st.queued);
+    hs_prom_value(o, "haystack_publisher_in_flight", "gauge",
+                  "Events sent, replies pending.", (double)st.in_flight);
+    const char *name = "haystack_publisher_dropped_total";
+    hs_textbuf_printf(o, "# HELP %s Events not published, by reason.\n"
+                         "# TYPE %s counter\n"
+                         "%s{reason=\"queue_full\"} %llu\n%s{reason=\"invalid\"} %llu\n"
+                         "%s{reason=\"nomem\"} %llu\n", name, name,
+                      name, (unsigned long long)st.dropped_queue_full,
+                      name, (unsigned long long)st.dropped_invalid,
+                      name, (unsigned long long)st.dropped_nomem);
+    hs_prom_value(o, "haystack_publisher_errors_total", "counter",
+                  "Error replies from Redis.", (double)st.errors);
+    hs_prom_value(o, "haystack_publisher_connect_failures_total", "counter",
+                  "Failed connection attempts.", (double)st.connect_failures);
+    hs_prom_value(o, "haystack_publisher_reconnects_total", "counter",
+                  "Connections re-established.", (double)st.reconnects);
+    hs_prom_value(o, "haystack_publisher_connected", "gauge",
+                  "1 when connected to Redis.", st.connected ? 1 : 0);
+}
+
 static void render_metrics(void *ctx, hs_textbuf *o)
 {
     hs_server *s = ctx;
     hs_prom_collector(o, s->collector);
     hs_detector_render_metrics(s->detector, o);
+    if (s->publisher)
+        render_publisher(s->publisher, o);
     render_sockets(s, o);
     hs_prom_value(o, "haystack_reloads_total", "counter",
                   "Successful reloads (SIGHUP).", (double)s->reloads);
@@ -315,7 +381,9 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
     s->conf = s->bound = conf;
     uv_loop_init(&s->loop);
     hs_conf_collector(conf, &s->cconf);
-    int rc = hs_detector_new(conf, on_detection, s, &s->detector, err, errlen);
+    int rc = open_publisher(s, conf, err, errlen);
+    if (rc == 0)
+        rc = hs_detector_new(conf, on_detection, s, &s->detector, err, errlen);
     if (rc == 0) {
         s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
         rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;

@@ -2,7 +2,7 @@
 """demo-capture.py - a small synthetic ISP capture for `make demo`.
 
 A few dozen subscriber lines (100.64.0.0/10, a few IPv6 /56s of
-2001:db8:1::/48); some households own IoT devices that talk to the backends
+2001:db8::/32); some households own IoT devices that talk to the backends
 of the shipped signatures (conf/signatures.json: addresses from the
 example passive DNS, all in benchmark/documentation ranges), everybody also
 browses random addresses. Devices contact their backends over two hours of
@@ -64,7 +64,9 @@ def main(argv):
     devices = [d for d in DEVICES if d in sigs]
     start = 1790000000.0
     households = [f"100.64.{i // 200}.{i % 200 + 1}" for i in range(40)]
-    households += [f"2001:db8:1:{0x100 + i:x}::{rng.randrange(1, 0xffff):x}" for i in range(8)]
+    # one delegated /56 per IPv6 household
+    households += [f"2001:db8:{i + 1:x}:{rng.randrange(0, 0xff):x}00::{rng.randrange(1, 0xffff):x}"
+                   for i in range(8)]
     pkts = []
     for home in households:
         family = 6 if ":" in home else 4

@@ -54,28 +54,25 @@ PIDS+=($!)
 wait_for 10 curl -sf "http://127.0.0.1:$METRICS_PORT/metrics"
 
 step "subscribed to haystack:detections"
-timeout 60 redis-cli -p "$REDIS_PORT" --no-raw SUBSCRIBE haystack:detections \
+timeout 60 redis-cli -p "$REDIS_PORT" SUBSCRIBE haystack:detections \
   >"$TMP/subscriber.out" 2>&1 &
 PIDS+=($!)
 sleep 0.5
 
-step "a capture of 48 subscriber lines (who owns which device)"
-/usr/bin/python3 tools/demo-capture.py conf/signatures.json "$TMP/isp.pcap" | column -c 120
+step "a capture of 48 subscriber lines; the ones with devices:"
+/usr/bin/python3 tools/demo-capture.py conf/signatures.json "$TMP/isp.pcap" >"$TMP/owners.txt"
+grep -v -e ' -$' -e packets "$TMP/owners.txt" | paste -d '|' - - - | sed 's/|/    /g' || true
+tail -1 "$TMP/owners.txt"
 
 step "softflowd replays it as IPFIX to 127.0.0.1:$FLOW_PORT"
 timeout 60 softflowd -r "$TMP/isp.pcap" -n "127.0.0.1:$FLOW_PORT" -v 10 -A milli -d \
   >"$TMP/softflowd.log" 2>&1
-grep -E "flows|packets" "$TMP/softflowd.log" | head -3 || true
 sleep 2
 
 step "detections received on the Redis channel"
 /usr/bin/python3 - "$TMP/subscriber.out" <<'PY'
 import json, sys
-lines = [l.strip().strip('"') for l in open(sys.argv[1])]
-events = []
-for l in lines:
-    if l.startswith("{"):
-        events.append(json.loads(l.encode().decode("unicode_escape")))
+events = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 for e in events:
     print(f'{e["event"]:9s} {e["time"]}  {e["subscriber"]:24s} {e["signature"]:18s} '
           f'{e["level"]:8s} {e["domains_seen"]}/{e["domains_total"]} domains')
