@@ -164,9 +164,6 @@ HAYSTACKD_CONF = """\
 listen = {listen}
 sampling_rate = 1
 
-[redis]
-url =
-
 [signatures]
 file = {signatures}
 {extra}"""
@@ -206,6 +203,8 @@ class HaystackdCollector(Collector):
             extra = self.extra
             if "[metrics]" not in extra:  # no fixed port: tests run in parallel
                 extra += "\n[metrics]\nlisten =\n"
+            if "[redis]" not in extra:
+                extra += "\n[redis]\nurl =\n"
             f.write(HAYSTACKD_CONF.format(listen=listen, signatures=self.signatures,
                                           extra=extra))
         self.process = hs_util.Process(self.command + ["-f", "-F", "-c", self.conf],
