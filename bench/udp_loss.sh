@@ -7,7 +7,10 @@
 # For each collector and offered rate (datagrams/s, 25 records each): the
 # collector runs pinned to CPU 0, bench_loadgen pinned to CPU 1 sends for
 # SECONDS, then what the collector counted (its own counters: haystackd's
-# metrics, nfcapd's exit summary) is compared with what was sent. Both get
+# metrics, nfcapd's exit summary) is compared with what was sent. haystackd
+# matches every record against the signatures (SIGNATURES, default the
+# shipped conf/signatures.json) and keeps the windows; nfcapd writes its
+# files (to a temporary directory: mind its size on tmpfs). Both get
 # the same 32 MiB receive buffer (net.core.rmem_max is raised for the run,
 # as root, and restored). Loopback only; every step is bounded in time.
 set -euo pipefail
@@ -37,6 +40,8 @@ cat > "$TMP/h.conf" <<CONF
 [collector]
 listen = 127.0.0.1:$PORT
 rcvbuf = $RCVBUF
+[signatures]
+file = ${SIGNATURES:-$PWD/conf/signatures.json}
 [redis]
 url =
 [metrics]
@@ -50,7 +55,8 @@ metric() { curl -s "http://127.0.0.1:$MPORT/metrics" | awk -v n="$1" '$1==n {pri
 run_haystackd() {
   taskset -c 0 "$BUILD/daemon/haystackd" -c "$TMP/h.conf" -f 2>"$TMP/h.log" &
   local pid=$!
-  for _ in $(seq 50); do metric haystack_collector_records_total >/dev/null && [ -n "$(metric haystack_collector_records_total)" ] && break; sleep 0.1; done
+  for _ in $(seq 100); do [ -n "$(metric haystack_collector_records_total)" ] && break; sleep 0.1; done
+  kill -0 $pid 2>/dev/null || { cat "$TMP/h.log" >&2; exit 1; }
   taskset -c 1 "$BUILD/bench/bench_loadgen" -t 127.0.0.1:$PORT -p "$PROTO" -r "$1" -d "$SECONDS_PER_RATE" > "$TMP/gen.out"
   local prev=-1 now
   for _ in $(seq 50); do now=$(metric haystack_collector_records_total); [ "$now" = "$prev" ] && break; prev=$now; sleep 0.2; done

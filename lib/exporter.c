@@ -215,6 +215,21 @@ void hs_exporter_expire(hs_exporter *e, uint64_t now_ms, uint64_t timeout_ms)
 
 /* ---- scan callbacks ---------------------------------------------------- */
 
+/* Bytes of one record of a template, 0 when a field is variable-length. */
+static uint32_t record_length(const uint8_t *rec, size_t len, int is_options)
+{
+    uint32_t total = 0;
+    for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
+        uint16_t num = hs_rd16(rec + off), flen = hs_rd16(rec + off + 2);
+        if (flen == HS_VARLEN)
+            return 0;
+        total += flen;
+        if (num & HS_ENTERPRISE_BIT)
+            off += 4;
+    }
+    return total;
+}
+
 static uint32_t layout_hash(const uint8_t *rec, size_t len, int is_options)
 {
     uint32_t h = 2166136261u ^ (uint32_t)is_options;
@@ -249,12 +264,14 @@ static int on_template(void *ctx, uint32_t domain, uint16_t tid,
 {
     hs_exporter *e = ctx;
     uint32_t layout = layout_hash(rec, len, is_options);
+    e->msg_templates = 1;
     int i = tmpl_find(e, domain, tid);
     if (i >= 0) {
         hs_tmpl_entry *t = &e->tmpls[i];
         if (t->layout != layout)
             e->st.templates_changed++;
         t->layout = layout;
+        t->rec_len = record_length(rec, len, is_options);
         t->is_options = (uint8_t)is_options;
         t->seen_ms = e->now_ms;
         return 0;
@@ -264,13 +281,15 @@ static int on_template(void *ctx, uint32_t domain, uint16_t tid,
     hs_tmpl_entry *t = tmpl_add(e);
     if (!t)
         return 1;
-    *t = (hs_tmpl_entry){domain, tid, (uint8_t)is_options, layout, e->now_ms};
+    *t = (hs_tmpl_entry){domain, tid, (uint8_t)is_options, layout,
+                         record_length(rec, len, is_options), e->now_ms};
     return 0;
 }
 
 static void on_withdraw(void *ctx, uint32_t domain, uint16_t tid)
 {
     hs_exporter *e = ctx;
+    e->msg_templates = 1;
     int all = tid == HS_IPFIX_SET_TEMPLATE || tid == HS_IPFIX_SET_OPTIONS;
     for (uint32_t i = 0; i < e->n_tmpls;) {
         const hs_tmpl_entry *t = &e->tmpls[i];
@@ -286,12 +305,20 @@ static void on_withdraw(void *ctx, uint32_t domain, uint16_t tid)
     }
 }
 
-static void on_data_set(void *ctx, uint32_t domain, uint16_t tid)
+/* Counts the records of the set (libfixbuf reads as many as fit whole),
+ * so the decode loop can stop after the last one instead of asking
+ * libfixbuf for another and paying for its end-of-message GError. */
+static void on_data_set(void *ctx, uint32_t domain, uint16_t tid, size_t len)
 {
     hs_exporter *e = ctx;
-    if (tmpl_find(e, domain, tid) < 0) {
+    int i = tmpl_find(e, domain, tid);
+    if (i < 0) {
         e->st.unknown_template_sets++;
         e->msg_unknown = 1;
+    } else if (e->tmpls[i].rec_len == 0) {
+        e->msg_varlen = 1;
+    } else {
+        e->msg_records += (uint32_t)(len / e->tmpls[i].rec_len);
     }
 }
 
@@ -319,15 +346,15 @@ static void set_fb_sequence(hs_domain_state *ds, uint8_t *msg)
 }
 
 /* After a message: libfixbuf advanced its expectation by the records it
- * read, but only when it reached the end of the message (complete). */
+ * read only if it reached the end of the message (eom). */
 static void finish_sequence(hs_exporter *e, hs_domain_state *ds, uint32_t seq,
                             uint32_t fb_seq_sent, uint32_t records, int is_v9,
-                            int complete)
+                            int eom, int failed)
 {
     ds->next_seq = seq + (is_v9 ? 1 : records);
-    ds->seq_known = is_v9 || (complete && !e->msg_unknown);
-    ds->fb_seq = fb_seq_sent + records;
-    ds->fb_seq_known = (uint8_t)complete;
+    ds->seq_known = is_v9 || (!failed && !e->msg_unknown);
+    ds->fb_seq = fb_seq_sent + (eom ? records : 0);
+    ds->fb_seq_known = (uint8_t)!failed;
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -430,7 +457,8 @@ int hs_exporter_decode(hs_exporter *e, uint8_t *msg, size_t len,
                        uint64_t now_ms)
 {
     e->now_ms = now_ms;
-    e->msg_unknown = 0;
+    e->msg_unknown = e->msg_templates = e->msg_varlen = 0;
+    e->msg_records = 0;
     if (len < HS_IPFIX_HDR_LEN)
         return drop(e, HS_DROP_TRUNCATED);
     hs_domain_state *ds = domain_get(e, hs_rd32(msg + 12));
@@ -460,13 +488,21 @@ int hs_exporter_decode(hs_exporter *e, uint8_t *msg, size_t len,
         g_clear_error(&err);
         return drop(e, HS_DROP_LIBFIXBUF);
     }
+    /* Without templates in the message and with every record countable,
+     * stop after the last one: asking libfixbuf for one more costs a
+     * formatted, allocated GError per datagram. */
+    int counted = !e->msg_templates && !e->msg_varlen;
+    uint32_t limit = counted ? e->msg_records : HS_MAX_RECORDS_PER_MSG;
     uint32_t records = 0;
-    while (records < HS_MAX_RECORDS_PER_MSG && (rc = read_record(&m)) > 0)
+    rc = 1;
+    while (records < limit && (rc = read_record(&m)) > 0)
         records++;
     flush_batch(&m);
-    finish_sequence(e, ds, seq, fb_seq_sent, records, v9_seq != NULL, rc == 0);
+    int failed = rc < 0 || (rc > 0 && !counted); /* error, or the cap */
+    finish_sequence(e, ds, seq, fb_seq_sent, records, v9_seq != NULL, rc == 0,
+                    failed);
     e->st.records += (uint64_t)m.flows;
-    if (rc != 0) {
+    if (failed) {
         e->st.drops[HS_DROP_LIBFIXBUF]++;
         e->st.decode_errors++;
     }
