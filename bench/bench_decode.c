@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "collector.h"
 #include "fbrecord.h"
 #include "log.h"
@@ -29,13 +30,6 @@ static void count(void *ctx, const hs_flow *flows, size_t n)
 {
     (void)ctx, (void)flows;
     n_records += n;
-}
-
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -54,12 +48,12 @@ static double run_collector(msggen_msg *msgs, size_t n, int loops)
     sa.sin_addr.s_addr = htonl(0x7f000001);
     hs_collector_input(c, (struct sockaddr *)&sa, msgs[0].buf, msgs[0].len, 0);
     n_records = 0;
-    double t0 = cpu_seconds();
+    double t0 = bench_cpu_seconds();
     for (int l = 0; l < loops; l++)
         for (size_t i = 1; i < n; i++)
             hs_collector_input(c, (struct sockaddr *)&sa, msgs[i].buf,
                                msgs[i].len, 0);
-    double dt = cpu_seconds() - t0;
+    double dt = bench_cpu_seconds() - t0;
     hs_collector_free(c);
     return (double)n_records / dt;
 }
@@ -86,7 +80,7 @@ static double run_libfixbuf(msggen_msg *msgs, size_t n, int loops)
     double t0 = 0;
     for (int l = -1; l < loops; l++) {
         if (l == 0)
-            t0 = cpu_seconds(); /* l == -1 loads the template */
+            t0 = bench_cpu_seconds(); /* l == -1 loads the template */
         for (size_t i = (l < 0 ? 0 : 1); i < (l < 0 ? 1 : n); i++) {
             fBufSetBuffer(fbuf, msgs[i].buf, msgs[i].len);
             if (!fBufNextMessage(fbuf, &err)) {
@@ -102,7 +96,7 @@ static double run_libfixbuf(msggen_msg *msgs, size_t n, int loops)
             g_clear_error(&err);
         }
     }
-    double dt = cpu_seconds() - t0;
+    double dt = bench_cpu_seconds() - t0;
     fBufFree(fbuf);
     fbInfoModelFree(model);
     return (double)records / dt;

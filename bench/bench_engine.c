@@ -13,12 +13,12 @@
  */
 #include <inttypes.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include "engine.h"
 #include "subtable.h"
 
@@ -29,15 +29,6 @@
 #define DOMAINS_PER_PRODUCT 10
 #define PRODUCTS_PER_MAKER 10
 enum { BATCH = 32 };
-
-/* CPU time of this thread: the machine may be shared, and the question is
- * what one core does. */
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Wall time since start: on a busy machine the later phases are skipped
  * rather than run past WALL_LIMIT_S. */
@@ -87,34 +78,6 @@ static uint32_t rnd(void)
     return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-typedef struct text {
-    char *buf;
-    size_t len, cap;
-} text;
-
-static void put(text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void put(text *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        t->cap = t->cap * 2 + 4096;
-        t->buf = realloc(t->buf, t->cap);
-        if (!t->buf) {
-            perror("realloc");
-            exit(1);
-        }
-    }
-}
-
 /*
  * Domains of PREFIXES_PER_DOMAIN /30s each (tcp 443); a product signature
  * per DOMAINS_PER_PRODUCT domains and a manufacturer per
@@ -127,47 +90,47 @@ static hs_sigset *make_sigset(uint32_t prefixes, int shifted,
 {
     uint32_t nd = prefixes / PREFIXES_PER_DOMAIN;
     uint32_t np = nd / DOMAINS_PER_PRODUCT;
-    text t = {0};
-    put(&t, "{\"version\":1,\"domains\":[");
+    bench_text t = {0};
+    bench_put(&t, "{\"version\":1,\"domains\":[");
     if (shifted)
-        put(&t, "{\"name\":\"new.example\",\"endpoints\":"
+        bench_put(&t, "{\"name\":\"new.example\",\"endpoints\":"
                 "[{\"prefix\":\"10.0.0.0/8\"}]},");
     for (uint32_t d = 0; d < nd; d++) {
-        put(&t, "%s{\"name\":\"d%u.example\",\"endpoints\":[", d ? "," : "", d);
+        bench_put(&t, "%s{\"name\":\"d%u.example\",\"endpoints\":[", d ? "," : "", d);
         for (uint32_t k = 0; k < PREFIXES_PER_DOMAIN; k++) {
             uint32_t a = BACKEND_BASE + (d * PREFIXES_PER_DOMAIN + k) * 4;
-            put(&t, "%s{\"prefix\":\"%u.%u.%u.%u/30\",\"ports\":[443]}",
+            bench_put(&t, "%s{\"prefix\":\"%u.%u.%u.%u/30\",\"ports\":[443]}",
                 k ? "," : "", a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255);
         }
-        put(&t, "]}");
+        bench_put(&t, "]}");
     }
-    put(&t, "],\"signatures\":[");
+    bench_put(&t, "],\"signatures\":[");
     for (uint32_t p = 0; p < np; p++) {
-        put(&t, "%s{\"id\":\"p%u\",\"level\":\"product\",\"parent\":\"m%u\","
+        bench_put(&t, "%s{\"id\":\"p%u\",\"level\":\"product\",\"parent\":\"m%u\","
                 "\"domains\":[", p ? "," : "", p, p / PRODUCTS_PER_MAKER);
         for (uint32_t k = 0; k < DOMAINS_PER_PRODUCT; k++)
-            put(&t, "%s\"d%u.example\"", k ? "," : "",
+            bench_put(&t, "%s\"d%u.example\"", k ? "," : "",
                 p * DOMAINS_PER_PRODUCT + k);
-        put(&t, "],\"rule\":{\"min_domains\":3}}");
+        bench_put(&t, "],\"rule\":{\"min_domains\":3}}");
     }
     for (uint32_t m = 0; m < np / PRODUCTS_PER_MAKER; m++) {
-        put(&t, ",{\"id\":\"m%u\",\"level\":\"manufacturer\",\"domains\":[", m);
+        bench_put(&t, ",{\"id\":\"m%u\",\"level\":\"manufacturer\",\"domains\":[", m);
         uint32_t per = DOMAINS_PER_PRODUCT * PRODUCTS_PER_MAKER;
         for (uint32_t k = 0; k < per; k++)
-            put(&t, "%s\"d%u.example\"", k ? "," : "", m * per + k);
-        put(&t, "],\"rule\":{\"min_domains\":2}}");
+            bench_put(&t, "%s\"d%u.example\"", k ? "," : "", m * per + k);
+        bench_put(&t, "],\"rule\":{\"min_domains\":2}}");
     }
-    put(&t, "]}");
+    bench_put(&t, "]}");
     hs_sigset *s = NULL;
     char err[256];
-    double t0 = now_s();
+    double t0 = bench_cpu_seconds();
     if (hs_sigset_load_buf("bench", t.buf, t.len, &s, err, sizeof(err)) < 0) {
         fprintf(stderr, "sigset: %s\n", err);
         exit(1);
     }
     printf("sigset: %u prefixes, %u domains, %u signatures, %.1f MB JSON, "
            "loaded in %.2f s\n", nd * PREFIXES_PER_DOMAIN, nd,
-           np + np / PRODUCTS_PER_MAKER, (double)t.len / 1e6, now_s() - t0);
+           np + np / PRODUCTS_PER_MAKER, (double)t.len / 1e6, bench_cpu_seconds() - t0);
     free(t.buf);
     *n_domains = nd;
     return s;
@@ -209,7 +172,7 @@ static void run_phase(hs_engine *e, const char *what, phase_kind kind,
                       uint64_t *t)
 {
     hs_flow batch[BATCH];
-    double t0 = now_s();
+    double t0 = bench_cpu_seconds();
     for (uint32_t i = 0; i < n; i += BATCH) {
         uint32_t k = n - i < BATCH ? n - i : BATCH;
         for (uint32_t j = 0; j < k; j++) {
@@ -219,7 +182,7 @@ static void run_phase(hs_engine *e, const char *what, phase_kind kind,
         }
         hs_engine_flows(e, batch, k);
     }
-    double dt = now_s() - t0;
+    double dt = bench_cpu_seconds() - t0;
     printf("%-34s %9u flows  %6.2f s  %6.2f M flows/s  %5.0f ns/flow\n",
            what, n, dt, n / dt / 1e6, dt * 1e9 / n);
 }
@@ -248,17 +211,17 @@ static uint64_t entries_of(const hs_engine *e)
 static void advance_until_done(hs_engine *e, uint64_t now, uint32_t budget,
                                const char *what)
 {
-    double t0 = now_s(), worst = 0;
+    double t0 = bench_cpu_seconds(), worst = 0;
     size_t calls = 0, n;
     do {
-        double c0 = now_s();
+        double c0 = bench_cpu_seconds();
         n = hs_engine_advance(e, now);
-        double dc = now_s() - c0;
+        double dc = bench_cpu_seconds() - c0;
         worst = dc > worst ? dc : worst;
         calls++;
     } while (n >= budget);
     printf("%s: %zu calls of <= %u subscribers, %.2f s, slowest call "
-           "%.1f ms\n", what, calls, budget, now_s() - t0, worst * 1e3);
+           "%.1f ms\n", what, calls, budget, bench_cpu_seconds() - t0, worst * 1e3);
 }
 
 int main(int argc, char **argv)
@@ -305,14 +268,14 @@ int main(int argc, char **argv)
     for (int shifted = 0; shifted < 2 && !out_of_time("reload"); shifted++) {
         uint32_t nd2;
         hs_sigset *set2 = make_sigset(prefixes, shifted, &nd2);
-        double ts = now_s();
+        double ts = bench_cpu_seconds();
         if (hs_engine_swap_sigset(e, set2) < 0) {
             fprintf(stderr, "swap: out of memory\n");
             return 1;
         }
         printf("sigset swap (%s): %.3f s\n",
                shifted ? "every domain renumbered" : "identical set",
-               now_s() - ts);
+               bench_cpu_seconds() - ts);
         hs_sigset_free(set);
         set = set2;
         if (shifted)

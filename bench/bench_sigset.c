@@ -14,13 +14,13 @@
  *
  *   bench_sigset [max_prefixes]     (default 1000000)
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "json.h"
+#include "benchutil.h"
 #include "sigset.h"
 
 /* Each timing is the best of REPEAT runs: the machine is shared. */
@@ -35,44 +35,6 @@ static uint64_t rnd(void)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return rng;
-}
-
-/* The thread's CPU time: the machine is shared, so wall time would count
- * other jobs' turns. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* A growable text buffer for the generated JSON. */
-typedef struct text {
-    char *buf;
-    size_t len, cap;
-} text;
-
-static void put(text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void put(text *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        t->cap = t->cap ? t->cap * 2 : 1 << 20;
-        t->buf = realloc(t->buf, t->cap);
-        if (!t->buf) {
-            perror("realloc");
-            exit(1);
-        }
-    }
 }
 
 /* The generated endpoints, kept to draw hit-heavy queries and baselines. */
@@ -112,21 +74,21 @@ static const char *const port_sets[] = {
     "\"ports\":[443,8443,8883],\"proto\":\"tcp\"", "\"proto\":\"udp\"", "",
 };
 
-static void put_prefix(text *t, const gen_prefix *p)
+static void put_prefix(bench_text *t, const gen_prefix *p)
 {
     char addr[64];
     hs_ip_format(&p->ip, addr, sizeof(addr));
-    put(t, "{\"prefix\":\"%s/%u\"", addr, p->len);
+    bench_put(t, "{\"prefix\":\"%s/%u\"", addr, p->len);
 }
 
 /* Generates n prefixes as a signature file; stores the prefixes in out. */
-static text generate(size_t n, gen_prefix *out)
+static bench_text generate(size_t n, gen_prefix *out)
 {
-    text t = {0};
+    bench_text t = {0};
     size_t n_domains = (n + DOMAIN_ENDPOINTS - 1) / DOMAIN_ENDPOINTS;
-    put(&t, "{\"version\":1,\"domains\":[\n");
+    bench_put(&t, "{\"version\":1,\"domains\":[\n");
     for (size_t d = 0; d < n_domains; d++) {
-        put(&t, "%s{\"name\":\"d%zu.example.com\",\"endpoints\":[",
+        bench_put(&t, "%s{\"name\":\"d%zu.example.com\",\"endpoints\":[",
             d ? ",\n" : "", d);
         for (size_t e = 0; e < DOMAIN_ENDPOINTS; e++) {
             size_t i = d * DOMAIN_ENDPOINTS + e;
@@ -134,24 +96,24 @@ static text generate(size_t n, gen_prefix *out)
                 break;
             out[i] = random_prefix();
             const char *ports = port_sets[rnd() % 5];
-            put(&t, "%s", e ? "," : "");
+            bench_put(&t, "%s", e ? "," : "");
             put_prefix(&t, &out[i]);
-            put(&t, "%s%s}", ports[0] ? "," : "", ports);
+            bench_put(&t, "%s%s}", ports[0] ? "," : "", ports);
         }
-        put(&t, "]}");
+        bench_put(&t, "]}");
     }
-    put(&t, "\n],\"signatures\":[\n");
+    bench_put(&t, "\n],\"signatures\":[\n");
     size_t n_sigs = (n_domains + SIG_DOMAINS - 1) / SIG_DOMAINS;
     for (size_t s = 0; s < n_sigs; s++) {
-        put(&t, "%s{\"id\":\"s%zu\",\"level\":\"product\",\"domains\":[",
+        bench_put(&t, "%s{\"id\":\"s%zu\",\"level\":\"product\",\"domains\":[",
             s ? ",\n" : "", s);
         for (size_t d = s * SIG_DOMAINS; d < (s + 1) * SIG_DOMAINS &&
                                          d < n_domains; d++)
-            put(&t, "%s\"d%zu.example.com\"", d > s * SIG_DOMAINS ? "," : "",
+            bench_put(&t, "%s\"d%zu.example.com\"", d > s * SIG_DOMAINS ? "," : "",
                 d);
-        put(&t, "],\"rule\":{\"min_domains\":2,\"window\":\"24h\"}}");
+        bench_put(&t, "],\"rule\":{\"min_domains\":2,\"window\":\"24h\"}}");
     }
-    put(&t, "\n]}\n");
+    bench_put(&t, "\n]}\n");
     return t;
 }
 
@@ -192,10 +154,10 @@ static double time_lookups(const hs_sigset *s, const hs_ip *q, size_t n,
     for (int r = 0; r < REPEAT; r++) {
         uint32_t out[8];
         size_t h = 0;
-        double t0 = now();
+        double t0 = bench_cpu_seconds();
         for (size_t i = 0; i < n; i++)
             h += hs_sigset_lookup(s, &q[i], 443, 6, out, 8);
-        double dt = now() - t0;
+        double dt = bench_cpu_seconds() - t0;
         *hits = h;
         best = dt < best ? dt : best;
     }
@@ -221,7 +183,7 @@ static double time_bsearch(const gen_prefix *p, size_t n, const hs_ip *q,
     double best = 1e30;
     for (int r = 0; r < REPEAT; r++) {
         size_t h = 0;
-        double t0 = now();
+        double t0 = bench_cpu_seconds();
         for (size_t i = 0; i < nq; i++) {
             uint32_t a = q[i].u.v4;
             size_t lo = 0, hi = k;
@@ -234,7 +196,7 @@ static double time_bsearch(const gen_prefix *p, size_t n, const hs_ip *q,
             }
             h += lo < k && keys[lo] == a;
         }
-        double dt = now() - t0;
+        double dt = bench_cpu_seconds() - t0;
         *hits = h;
         best = dt < best ? dt : best;
     }
@@ -247,7 +209,7 @@ static double time_linear(const gen_prefix *p, size_t n, const hs_ip *q,
                           size_t nq, size_t *hits)
 {
     size_t h = 0;
-    double t0 = now();
+    double t0 = bench_cpu_seconds();
     for (size_t i = 0; i < nq; i++) {
         int best = -1;
         for (size_t e = 0; e < n; e++) {
@@ -259,7 +221,7 @@ static double time_linear(const gen_prefix *p, size_t n, const hs_ip *q,
         }
         h += best >= 0;
     }
-    double dt = now() - t0;
+    double dt = bench_cpu_seconds() - t0;
     *hits = h;
     return dt * 1e9 / (double)nq;
 }
@@ -267,21 +229,21 @@ static double time_linear(const gen_prefix *p, size_t n, const hs_ip *q,
 static void run(size_t n, hs_ip *q)
 {
     gen_prefix *pfx = malloc(n * sizeof(*pfx));
-    double t0 = now();
-    text t = generate(n, pfx);
-    double gen_s = now() - t0;
+    double t0 = bench_cpu_seconds();
+    bench_text t = generate(n, pfx);
+    double gen_s = bench_cpu_seconds() - t0;
 
     double parse_s = 1e30;
     for (int r = 0; r < REPEAT; r++) {
         hs_json_doc *doc;
         hs_json_error jerr;
-        t0 = now();
+        t0 = bench_cpu_seconds();
         if (hs_json_parse(t.buf, t.len, &doc, &jerr) != 0) {
             fprintf(stderr, "generated JSON invalid: %u:%u: %s\n", jerr.line,
                     jerr.col, jerr.msg);
             exit(1);
         }
-        double dt = now() - t0;
+        double dt = bench_cpu_seconds() - t0;
         parse_s = dt < parse_s ? dt : parse_s;
         hs_json_free(doc);
     }
@@ -291,12 +253,12 @@ static void run(size_t n, hs_ip *q)
     for (int r = 0; r < REPEAT; r++) {
         char err[512];
         hs_sigset_free(s);
-        t0 = now();
+        t0 = bench_cpu_seconds();
         if (hs_sigset_load_buf("bench", t.buf, t.len, &s, err, sizeof(err))) {
             fprintf(stderr, "%s\n", err);
             exit(1);
         }
-        double dt = now() - t0;
+        double dt = bench_cpu_seconds() - t0;
         load_s = dt < load_s ? dt : load_s;
     }
     hs_sigset_stats st;

@@ -134,6 +134,23 @@ void hs_detector_stage_free(hs_detector_stage *st)
     free(st);
 }
 
+/* Takes over the staged parts (consumes st). */
+static void adopt(hs_detector *d, hs_detector_stage *st)
+{
+    d->sigs = st->sigs;
+    d->enrich = st->enrich;
+    d->sig_path = st->path;
+    free(st);
+}
+
+/* Frees what the detector holds of a stage. */
+static void release(hs_detector *d)
+{
+    hs_sigset_free(d->sigs);
+    hs_enrich_close(d->enrich);
+    free(d->sig_path);
+}
+
 int hs_detector_new(const hs_conf *conf, hs_detection_fn fn, void *ctx,
                     hs_detector **out, char *err, size_t errlen)
 {
@@ -149,10 +166,7 @@ int hs_detector_new(const hs_conf *conf, hs_detection_fn fn, void *ctx,
         free(d);
         return rc;
     }
-    d->sigs = st->sigs;
-    d->enrich = st->enrich;
-    d->sig_path = st->path;
-    free(st);
+    adopt(d, st);
     hs_engine_conf ec;
     engine_conf_from(conf, &ec);
     rc = hs_engine_new(&ec, d->sigs, on_event, d, &d->engine);
@@ -170,9 +184,7 @@ void hs_detector_free(hs_detector *d)
     if (!d)
         return;
     hs_engine_free(d->engine);
-    hs_sigset_free(d->sigs);
-    hs_enrich_close(d->enrich);
-    free(d->sig_path);
+    release(d);
     free(d);
 }
 
@@ -216,13 +228,8 @@ int hs_detector_commit(hs_detector *d, hs_detector_stage *st)
         hs_detector_stage_free(st);
         return rc;
     }
-    hs_sigset_free(d->sigs);
-    hs_enrich_close(d->enrich);
-    free(d->sig_path);
-    d->sigs = st->sigs;
-    d->enrich = st->enrich;
-    d->sig_path = st->path;
-    free(st);
+    release(d);
+    adopt(d, st);
     return 0;
 }
 
