@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# run.sh - every benchmark once (make bench). Each prints its own table;
+# docs/performance.md explains them and records numbers from this machine.
+# Bounded: about 5 minutes in all on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${1:-build}
+run() { printf '\n== %s\n' "$*"; "$@"; }
+run "$B/bench/bench_decode" -r 5
+run "$B/bench/bench_sigset"
+run "$B/bench/bench_engine"
+run "$B/bench/bench_enrich"
+run "$B/bench/bench_conf" conf/haystackd.conf
+run bench/udp_loss.sh "$B" 5 ipfix 120000 160000 200000 240000
