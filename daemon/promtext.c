@@ -1,5 +1,5 @@
 /*
- * promtext.c - decode counters in the Prometheus text format (promtext.h).
+ * promtext.c - haystack's counters in the Prometheus text format (promtext.h).
  * Per-exporter families are labelled exporter="ADDRESS:PORT"; their number
  * is bounded by [collector] max_exporters.
  */
@@ -8,11 +8,17 @@
 #include <arpa/inet.h>
 #include <stddef.h>
 
+void hs_prom_header(hs_textbuf *o, const char *name, const char *type,
+                    const char *help)
+{
+    hs_textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 void hs_prom_value(hs_textbuf *o, const char *name, const char *type,
                    const char *help, double value)
 {
-    hs_textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help,
-                      name, type, name, value);
+    hs_prom_header(o, name, type, help);
+    hs_textbuf_printf(o, "%s %.17g\n", name, value);
 }
 
 typedef struct family {
@@ -60,8 +66,7 @@ static void exporter_sample(void *ctx, const hs_ip *addr, uint16_t port,
 static void drops_by_reason(hs_textbuf *o, const hs_exporter_stats *total)
 {
     const char *name = "haystack_collector_drops_total";
-    hs_textbuf_printf(o, "# HELP %s Datagrams dropped whole, by reason.\n"
-                         "# TYPE %s counter\n", name, name);
+    hs_prom_header(o, name, "counter", "Datagrams dropped whole, by reason.");
     for (int r = 1; r < HS_DROP__COUNT; r++)
         hs_textbuf_printf(o, "%s{reason=\"%s\"} %llu\n", name,
                           hs_drop_name((hs_drop)r),
@@ -87,9 +92,33 @@ void hs_prom_collector(hs_textbuf *o, const hs_collector *c)
     drops_by_reason(o, &st.total);
     for (size_t i = 0; i < sizeof(exporter_families) / sizeof(exporter_families[0]); i++) {
         const family *f = &exporter_families[i];
-        hs_textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
-                          f->name, f->type);
+        hs_prom_header(o, f->name, f->type, f->help);
         visit v = {o, f};
         hs_collector_foreach_exporter(c, exporter_sample, &v);
     }
+}
+
+void hs_prom_publisher(hs_textbuf *o, const hs_publisher_stats *st)
+{
+    hs_prom_value(o, "haystack_publisher_published_total", "counter",
+                  "Events Redis acknowledged.", (double)st->published);
+    hs_prom_value(o, "haystack_publisher_queued", "gauge",
+                  "Events waiting for Redis (in flight included).", (double)st->queued);
+    hs_prom_value(o, "haystack_publisher_in_flight", "gauge",
+                  "Events sent, replies pending.", (double)st->in_flight);
+    const char *name = "haystack_publisher_dropped_total";
+    hs_prom_header(o, name, "counter", "Events not published, by reason.");
+    hs_textbuf_printf(o, "%s{reason=\"queue_full\"} %llu\n%s{reason=\"invalid\"} %llu\n"
+                         "%s{reason=\"nomem\"} %llu\n",
+                      name, (unsigned long long)st->dropped_queue_full,
+                      name, (unsigned long long)st->dropped_invalid,
+                      name, (unsigned long long)st->dropped_nomem);
+    hs_prom_value(o, "haystack_publisher_errors_total", "counter",
+                  "Error replies from Redis.", (double)st->errors);
+    hs_prom_value(o, "haystack_publisher_connect_failures_total", "counter",
+                  "Failed connection attempts.", (double)st->connect_failures);
+    hs_prom_value(o, "haystack_publisher_reconnects_total", "counter",
+                  "Connections re-established.", (double)st->reconnects);
+    hs_prom_value(o, "haystack_publisher_connected", "gauge",
+                  "1 when connected to Redis.", st->connected ? 1 : 0);
 }

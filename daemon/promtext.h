@@ -9,7 +9,12 @@
 #include <stdint.h>
 
 #include "collector.h"
+#include "publisher.h"
 #include "textbuf.h"
+
+/* The HELP and TYPE lines that open a family ("counter" or "gauge"). */
+void hs_prom_header(hs_textbuf *o, const char *name, const char *type,
+                    const char *help);
 
 /* One unlabelled sample with its HELP and TYPE ("counter" or "gauge"). */
 void hs_prom_value(hs_textbuf *o, const char *name, const char *type,
@@ -17,5 +22,8 @@ void hs_prom_value(hs_textbuf *o, const char *name, const char *type,
 
 /* Collector-wide and per-exporter decode counters. */
 void hs_prom_collector(hs_textbuf *o, const hs_collector *c);
+
+/* The Redis publisher's counters. */
+void hs_prom_publisher(hs_textbuf *o, const hs_publisher_stats *st);
 
 #endif

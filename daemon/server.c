@@ -244,45 +244,16 @@ static void on_hup(uv_signal_t *h, int signum)
 static void render_sockets(hs_server *s, hs_textbuf *o)
 {
     const char *name = "haystack_socket_kernel_drops_total";
-    hs_textbuf_printf(o, "# HELP %s Datagrams the kernel dropped on the socket "
-                         "(receive buffer full).\n# TYPE %s counter\n", name, name);
+    hs_prom_header(o, name, "counter",
+                   "Datagrams the kernel dropped on the socket (receive buffer full).");
     for (size_t i = 0; i < s->n_udp; i++)
         hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(s->udp[i]),
                           (unsigned long long)hs_udp_kernel_drops(s->udp[i]));
     name = "haystack_socket_rcvbuf_bytes";
-    hs_textbuf_printf(o, "# HELP %s Receive buffer the kernel granted.\n"
-                         "# TYPE %s gauge\n", name, name);
+    hs_prom_header(o, name, "gauge", "Receive buffer the kernel granted.");
     for (size_t i = 0; i < s->n_udp; i++)
         hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(s->udp[i]),
                           (unsigned long long)hs_udp_rcvbuf(s->udp[i]));
-}
-
-static void render_publisher(const hs_publisher *p, hs_textbuf *o)
-{
-    hs_publisher_stats st;
-    hs_publisher_get_stats(p, &st);
-    hs_prom_value(o, "haystack_publisher_published_total", "counter",
-                  "Events Redis acknowledged.", (double)st.published);
-    hs_prom_value(o, "haystack_publisher_queued", "gauge",
-                  "Events waiting for Redis (in flight included).", (double)st.queued);
-    hs_prom_value(o, "haystack_publisher_in_flight", "gauge",
-                  "Events sent, replies pending.", (double)st.in_flight);
-    const char *name = "haystack_publisher_dropped_total";
-    hs_textbuf_printf(o, "# HELP %s Events not published, by reason.\n"
-                         "# TYPE %s counter\n"
-                         "%s{reason=\"queue_full\"} %llu\n%s{reason=\"invalid\"} %llu\n"
-                         "%s{reason=\"nomem\"} %llu\n", name, name,
-                      name, (unsigned long long)st.dropped_queue_full,
-                      name, (unsigned long long)st.dropped_invalid,
-                      name, (unsigned long long)st.dropped_nomem);
-    hs_prom_value(o, "haystack_publisher_errors_total", "counter",
-                  "Error replies from Redis.", (double)st.errors);
-    hs_prom_value(o, "haystack_publisher_connect_failures_total", "counter",
-                  "Failed connection attempts.", (double)st.connect_failures);
-    hs_prom_value(o, "haystack_publisher_reconnects_total", "counter",
-                  "Connections re-established.", (double)st.reconnects);
-    hs_prom_value(o, "haystack_publisher_connected", "gauge",
-                  "1 when connected to Redis.", st.connected ? 1 : 0);
 }
 
 static void render_metrics(void *ctx, hs_textbuf *o)
@@ -290,8 +261,11 @@ static void render_metrics(void *ctx, hs_textbuf *o)
     hs_server *s = ctx;
     hs_prom_collector(o, s->collector);
     hs_detector_render_metrics(s->detector, o);
-    if (s->publisher)
-        render_publisher(s->publisher, o);
+    if (s->publisher) {
+        hs_publisher_stats st;
+        hs_publisher_get_stats(s->publisher, &st);
+        hs_prom_publisher(o, &st);
+    }
     render_sockets(s, o);
     hs_prom_value(o, "haystack_reloads_total", "counter",
                   "Successful reloads (SIGHUP).", (double)s->reloads);
