@@ -1014,10 +1014,12 @@ static int restore_lists(hs_engine *e, uint32_t idx, const hs_sub_view *v,
         if (old_w != e->sv.width_ms)
             rebucket(&ev[i], old_clock, old_w, r->clock, e->sv.width_ms);
     }
-    if (r->n_held > 0)
+    if (r->n_ev > 0)
+        qsort(ev, r->n_ev, sizeof(*ev), by_domain);
+    if (r->n_held > 0) {
         memcpy(held, v->detected, r->n_held * sizeof(*held));
-    qsort(ev, r->n_ev, sizeof(*ev), by_domain);
-    qsort(held, r->n_held, sizeof(*held), by_u32);
+        qsort(held, r->n_held, sizeof(*held), by_u32);
+    }
     for (uint32_t i = 1; i < r->n_ev; i++)
         if (ev[i].domain == ev[i - 1].domain)
             return -EINVAL;

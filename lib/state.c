@@ -312,7 +312,7 @@ typedef struct reader {
 
 static bool has(const reader *r, uint64_t n)
 {
-    return n <= r->len - r->off;
+    return r->off <= r->len && n <= r->len - r->off;
 }
 
 static uint64_t get_le(reader *r, size_t bytes)
