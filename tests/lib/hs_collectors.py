@@ -206,6 +206,8 @@ class HaystackdCollector(Collector):
             extra = self.extra
             if "[metrics]" not in extra:  # no fixed port: tests run in parallel
                 extra += "\n[metrics]\nlisten =\n"
+            if "[state]" not in extra:  # not the shared default path
+                extra += "\n[state]\nfile =\n"
             f.write(HAYSTACKD_CONF.format(listen=listen, signatures=self.signatures,
                                           extra=extra))
         self.process = hs_util.Process(self.command + ["-f", "-F", "-c", self.conf],
