@@ -1057,8 +1057,10 @@ int hs_engine_restore(hs_engine *e, const hs_sub_view *v, uint64_t bucket_ms)
     e->c.entries += r->n_ev;
     e->c.detected += r->n_held;
     /* Judged as a record moved to a new sigset is: lapses in event time
-     * first, then the current rules. */
-    catch_up(e, idx);
+     * first, then the current rules. Aging also drops entries without a
+     * hit in their windows, which a saved record may hold. */
+    expire_lapsed(e, idx);
+    age_entries(e, idx);
     reevaluate(e, idx);
     r = hs_subtable_at(e->subs, idx);
     if (r->n_ev == 0 && r->n_held == 0)

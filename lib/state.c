@@ -232,7 +232,7 @@ static void sync_dir(const char *path)
 static int write_file(writer *w, hs_engine *e, const header *h,
                       const char *tmp)
 {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     w->f = fdopen(fd, "wb");

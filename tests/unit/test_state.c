@@ -617,6 +617,125 @@ static void test_unwritable_path(void **state)
     teardown(&a);
 }
 
+/* ---- hostile input -------------------------------------------------- */
+
+typedef struct totals {
+    uint64_t subs, entries, detected;
+} totals;
+
+static int add_totals(void *ctx, const hs_sub_view *v)
+{
+    totals *t = ctx;
+    t->subs++;
+    t->entries += v->n_evidence;
+    t->detected += v->n_detected;
+    return 0;
+}
+
+/* Whatever a restore did, the engine's counters agree with its records. */
+static void check_consistent(fixture *f)
+{
+    totals t = {0};
+    assert_int_equal(hs_engine_foreach(f->eng, add_totals, &t), 0);
+    hs_engine_counters c = counters(f);
+    assert_int_equal(c.subscribers, t.subs);
+    assert_int_equal(c.entries, t.entries);
+    assert_int_equal(c.detected, t.detected);
+}
+
+/*
+ * What a fuzzer would find past the checksum: random bytes changed and
+ * the file resealed. Any outcome is fine but a crash (ASan/UBSan run
+ * these), a leak, or an engine out of step with itself.
+ */
+static void test_resealed_mutations(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = saved_state(&len);
+    uint8_t *bad = malloc(len);
+    unsigned seed = 12345;
+    for (int round = 0; round < 3000; round++) {
+        memcpy(bad, buf, len);
+        int n = 1 + (int)(rand_r(&seed) % 4);
+        for (int k = 0; k < n; k++) {
+            size_t at = 12 + (size_t)rand_r(&seed) % (len - 16);
+            if (at >= 16 && at < 24)
+                continue;                    /* keep the length field */
+            bad[at] = (uint8_t)rand_r(&seed);
+        }
+        reseal(bad, len);
+        fixture f;
+        setup(&f, sigset_json(ABCDE, 5, true, NULL));
+        hs_state_stats st;
+        char err[256];
+        int rc = hs_state_restore_buf(f.eng, "m", bad, len, &st, err,
+                                      sizeof(err));
+        if (rc < 0)
+            assert_int_equal(counters(&f).subscribers, 0);
+        check_consistent(&f);
+        hs_engine_advance(f.eng, T0 + 100 * HOUR);
+        check_consistent(&f);
+        assert_int_equal(counters(&f).subscribers, 0);
+        teardown(&f);
+    }
+    free(bad);
+    free(buf);
+}
+
+/* The engine's own checks, for callers other than the state file. */
+static void test_engine_refuses_bad_views(void **state)
+{
+    (void)state;
+    fixture f;
+    setup(&f, sigset_json(ABCDE, 5, true, NULL));
+    hs_engine_advance(f.eng, T0);
+    uint64_t w = hs_engine_bucket_ms(f.eng);
+    hs_evidence ev[2];
+    hs_evidence_init(&ev[0], 0);
+    hs_evidence_init(&ev[1], 1);
+    uint32_t clock = (uint32_t)(T0 / w);
+    hs_evidence_add(&ev[0], clock, (uint32_t)(T0 / 1000));
+    uint32_t det[2] = {0, 0};
+    hs_sub_view good = {.subscriber = {.key = 0x0a000001, .af = HS_AF_V4,
+                                       .plen = 32},
+                        .clock = clock, .evidence = ev, .n_evidence = 2,
+                        .detected = det, .n_detected = 0};
+    hs_sub_view v = good;
+    v.subscriber.plen = 24;
+    assert_int_equal(hs_engine_restore(f.eng, &v, w), -EINVAL);
+    v = good;
+    v.subscriber.key = 1ull << 40;
+    assert_int_equal(hs_engine_restore(f.eng, &v, w), -EINVAL);
+    v = good;
+    v.subscriber = (hs_subscriber){.key = 1, .af = HS_AF_V6, .plen = 56};
+    assert_int_equal(hs_engine_restore(f.eng, &v, w), -EINVAL);  /* unmasked */
+    v = good;
+    v.clock = clock + 1;                                /* past the watermark */
+    assert_int_equal(hs_engine_restore(f.eng, &v, w), -EINVAL);
+    v = good;
+    assert_int_equal(hs_engine_restore(f.eng, &v, 0), -EINVAL);
+    v = good;
+    ev[1].domain = 5;                                   /* out of range */
+    assert_int_equal(hs_engine_restore(f.eng, &v, w), -EINVAL);
+    ev[1].domain = 0;                                   /* repeated */
+    assert_int_equal(hs_engine_restore(f.eng, &v, w), -EINVAL);
+    ev[1].domain = 1;
+    v.n_detected = 2;                                   /* repeated */
+    assert_int_equal(hs_engine_restore(f.eng, &v, w), -EINVAL);
+    det[1] = 2;                                         /* out of range */
+    assert_int_equal(hs_engine_restore(f.eng, &v, w), -EINVAL);
+    check_consistent(&f);
+    assert_int_equal(counters(&f).subscribers, 0);
+    /* The good one, once; ev[1] has no hits and is aged away. */
+    assert_int_equal(hs_engine_restore(f.eng, &good, w), 0);
+    assert_int_equal(hs_engine_restore(f.eng, &good, w), -EEXIST);
+    check_consistent(&f);
+    assert_int_equal(counters(&f).entries, 1);
+    assert_int_equal(f.n_ev, 0);
+    teardown(&f);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -650,6 +769,8 @@ int main(void)
         cmocka_unit_test(test_max_subscribers),
         cmocka_unit_test(test_restore_twice),
         cmocka_unit_test(test_unwritable_path),
+        cmocka_unit_test(test_resealed_mutations),
+        cmocka_unit_test(test_engine_refuses_bad_views),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
