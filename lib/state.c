@@ -504,7 +504,6 @@ static void view_of(reader *r, const sub_rec *s, const int32_t *dmap,
         ev->last_s = (uint32_t)get_le(r, 4);
         memcpy(ev->hits, r->p + r->off, HS_WINDOW_BUCKETS);
         r->off += HS_WINDOW_BUCKETS;
-        st->entries++;
         if (d < 0) {
             st->dropped_entries++;
             continue;
@@ -514,7 +513,6 @@ static void view_of(reader *r, const sub_rec *s, const int32_t *dmap,
     }
     for (uint32_t k = 0; k < s->n_det; k++) {
         int32_t sig = smap[get_le(r, 4)];
-        st->detected++;
         if (sig < 0)
             st->dropped_detected++;
         else
@@ -540,9 +538,11 @@ static int apply_subs(reader r, const header *h, hs_engine *e,
         view_of(&r, &s, dmap, smap, sc, &v, st);
         r.off = next;
         rc = hs_engine_restore(e, &v, h->bucket_ms);
-        if (rc == 0)
+        if (rc == 0) {
             st->subscribers++;
-        else if (rc == -ENOSPC)
+            st->entries += v.n_evidence;
+            st->detected += v.n_detected;
+        } else if (rc == -ENOSPC)
             st->dropped_cap++;
         else if (rc != -ENOMEM)
             st->dropped_invalid++;
@@ -616,7 +616,7 @@ int hs_state_restore(hs_engine *e, const char *path, hs_state_stats *st,
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
         fail(err, errlen, path, "not a regular file");
-        return -EINVAL;
+        return S_ISDIR(sb.st_mode) ? -EISDIR : -ENXIO;
     }
     if (sb.st_size == 0) {       /* mmap refuses empty files */
         close(fd);

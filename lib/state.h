@@ -27,8 +27,8 @@ typedef struct hs_state_stats {
     uint64_t bucket_ms;          /* bucket width the file was made with */
     uint64_t watermark_ms;       /* event time of the save */
     uint64_t subscribers;        /* saved, or restored */
-    uint64_t entries;            /* evidence entries saved, or read */
-    uint64_t detected;           /* detections saved, or read */
+    uint64_t entries;            /* evidence entries saved, or restored */
+    uint64_t detected;           /* detections saved, or restored */
     uint64_t dropped_entries;    /* their domain is not in the sigset */
     uint64_t dropped_detected;   /* their signature is not in the sigset */
     uint64_t dropped_cap;        /* subscribers beyond max_subscribers */
@@ -50,8 +50,9 @@ int hs_state_save(hs_engine *e, const char *path, hs_state_stats *st,
  * counted in dropped_invalid). A missing file is not an error: it returns
  * 0 with st->missing set. Otherwise returns 0, -EINVAL for a file that is
  * not a state file or is damaged, -ENOTSUP for another format version or
- * ipv6_prefix_len, -ENOMEM (some subscribers may be restored), -errno
- * when it cannot be read; err says "PATH: why" (see state.c).
+ * ipv6_prefix_len, -ENOMEM (some subscribers may be restored), -EISDIR
+ * or -ENXIO when path is not a regular file, -errno when it cannot be
+ * read; err says "PATH: why" (see state.c).
  */
 int hs_state_restore(hs_engine *e, const char *path, hs_state_stats *st,
                      char *err, size_t errlen);

@@ -378,7 +378,7 @@ static void test_foreign_file(void **state)
     assert_int_equal(restore(&f, &st, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "state.bin: truncated (0 bytes)"));
     assert_int_equal(hs_state_restore(f.eng, tmpdir, &st, err, sizeof(err)),
-                     -EINVAL);
+                     -EISDIR);
     assert_non_null(strstr(err, ": not a regular file"));
     teardown(&f);
 }
