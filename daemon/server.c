@@ -321,6 +321,8 @@ static void restore_state(hs_server *s, const char *path)
     char err[1024];
     hs_state_stats st;
     uint64_t t0 = uv_hrtime();
+    if (hs_state_check_writable(path, err, sizeof(err)) < 0)
+        hs_log(HS_LOG_WARNING, "%s: the state cannot be saved there", err);
     int rc = hs_detector_restore(s->detector, path, &st, err, sizeof(err));
     if (rc == 0 && st.missing) {
         hs_log(HS_LOG_INFO, "%s: no state file yet, starting without evidence",

@@ -212,16 +212,21 @@ static void write_all(writer *w, hs_engine *e, const header *h)
     put_le(w, crc, 4);
 }
 
+/* The directory a path is in ("." for a bare name). */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, len, ".");
+    else
+        snprintf(dir, len, "%.*s", (int)(slash - path + (slash == path)), path);
+}
+
 /* Makes the rename itself durable. */
 static void sync_dir(const char *path)
 {
     char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof(dir), ".");
-    else
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + (slash == path)),
-                 path);
+    dir_of(path, dir, sizeof(dir));
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);
@@ -301,6 +306,17 @@ int hs_state_save(hs_engine *e, const char *path, hs_state_stats *st,
     }
     sync_dir(path);
     return 0;
+}
+
+int hs_state_check_writable(const char *path, char *err, size_t errlen)
+{
+    char dir[4096];
+    dir_of(path, dir, sizeof(dir));
+    if (access(dir, W_OK | X_OK) == 0)
+        return 0;
+    int rc = -errno;
+    fail(err, errlen, path, "%s: %s", dir, strerror(-rc));
+    return rc;
 }
 
 /* ---- reading ------------------------------------------------------- */

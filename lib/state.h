@@ -45,6 +45,11 @@ typedef struct hs_state_stats {
 int hs_state_save(hs_engine *e, const char *path, hs_state_stats *st,
                   char *err, size_t errlen);
 
+/* Whether a save to path could create its files (the directory exists
+ * and is writable), so a start can warn instead of the stop failing.
+ * Returns 0 or -errno with "PATH: DIR: why" in err. */
+int hs_state_check_writable(const char *path, char *err, size_t errlen);
+
 /*
  * Reads path into a fresh engine (saved subscribers already present are
  * counted in dropped_invalid). A missing file is not an error: it returns

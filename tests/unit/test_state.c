@@ -614,6 +614,11 @@ static void test_unwritable_path(void **state)
     assert_int_equal(hs_state_save(a.eng, "/nonexistent/dir/state", &st, err,
                                    sizeof(err)), -ENOENT);
     assert_non_null(strstr(err, "/nonexistent/dir/state: cannot write"));
+    assert_int_equal(hs_state_check_writable("/nonexistent/dir/state", err,
+                                             sizeof(err)), -ENOENT);
+    assert_string_equal(err, "/nonexistent/dir/state: /nonexistent/dir: "
+                             "No such file or directory");
+    assert_int_equal(hs_state_check_writable(path, err, sizeof(err)), 0);
     teardown(&a);
 }
 
