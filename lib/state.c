@@ -348,7 +348,7 @@ static int check_envelope(const char *name, const uint8_t *buf, size_t len,
                           header *h, char *err, size_t errlen)
 {
     size_t m = len < sizeof(MAGIC) ? len : sizeof(MAGIC);
-    if (memcmp(buf, MAGIC, m) != 0) {
+    if (m > 0 && memcmp(buf, MAGIC, m) != 0) {
         fail(err, errlen, name, "not a haystack state file");
         return -EINVAL;
     }

@@ -367,6 +367,7 @@ static void test_foreign_file(void **state)
     expect_refused(buf, len, -EINVAL, "state.bin: not a haystack state file");
     expect_refused((const uint8_t *)"HSX", 3, -EINVAL,
                    "not a haystack state file");
+    expect_refused(NULL, 0, -EINVAL, "state.bin: truncated (0 bytes)");
     free(buf);
     /* From a file: an empty one (the read path cannot map it) and a
      * directory. */
