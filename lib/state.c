@@ -111,19 +111,38 @@ static uint32_t crc32_add(const crc32_table *c, uint32_t crc, const void *p,
 
 /* ---- writing ------------------------------------------------------- */
 
+/* Fields are a few bytes each: they are gathered in buf, and the
+ * checksum and the write take whole buffers. */
 typedef struct writer {
     FILE *f;
     crc32_table crc_tab;
     uint32_t crc;
     uint64_t len;
-    hs_state_stats *st;
+    size_t used;
+    uint8_t buf[1 << 16];
 } writer;
+
+static void flush(writer *w)
+{
+    fwrite(w->buf, 1, w->used, w->f);
+    w->crc = crc32_add(&w->crc_tab, w->crc, w->buf, w->used);
+    w->used = 0;
+}
 
 static void put(writer *w, const void *p, size_t len)
 {
-    fwrite(p, 1, len, w->f);
-    w->crc = crc32_add(&w->crc_tab, w->crc, p, len);
+    const uint8_t *b = p;
     w->len += len;
+    while (len > 0) {
+        if (w->used == sizeof(w->buf))
+            flush(w);
+        size_t n = sizeof(w->buf) - w->used < len ? sizeof(w->buf) - w->used
+                                                  : len;
+        memcpy(w->buf + w->used, b, n);
+        w->used += n;
+        b += n;
+        len -= n;
+    }
 }
 
 static void put_le(writer *w, uint64_t v, size_t bytes)
@@ -208,8 +227,9 @@ static void write_all(writer *w, hs_engine *e, const header *h)
     for (uint32_t i = 0; i < h->n_sigs; i++)
         put_name(w, hs_sigset_sig(s, i)->id);
     hs_engine_foreach(e, put_sub, w);
-    uint32_t crc = w->crc;
-    put_le(w, crc, 4);
+    flush(w);
+    put_le(w, w->crc, 4);
+    flush(w);
 }
 
 /* The directory a path is in ("." for a bare name). */
@@ -246,7 +266,6 @@ static int write_file(writer *w, hs_engine *e, const header *h,
         close(fd);
         return rc;
     }
-    setvbuf(w->f, NULL, _IOFBF, 1 << 20);
     write_all(w, e, h);
     int rc = 0;
     if (fflush(w->f) != 0 || ferror(w->f) || fsync(fd) != 0)
