@@ -126,7 +126,7 @@ int hs_engine_foreach(hs_engine *e,
                       int (*fn)(void *ctx, const hs_sub_view *v), void *ctx);
 
 /*
- * Puts back one saved subscriber (hs_state.h reads them from a file): its
+ * Puts back one saved subscriber (state.h reads them from a file): its
  * evidence (domain indices of hs_engine_sigset, any order; rings aged to
  * v->clock in buckets of bucket_ms, re-bucketed when the width changed)
  * and the signatures it had detected. Those were announced before the
