@@ -233,6 +233,18 @@ int hs_detector_commit(hs_detector *d, hs_detector_stage *st)
     return 0;
 }
 
+int hs_detector_save(hs_detector *d, const char *path, hs_state_stats *st,
+                     char *err, size_t errlen)
+{
+    return hs_state_save(d->engine, path, st, err, errlen);
+}
+
+int hs_detector_restore(hs_detector *d, const char *path, hs_state_stats *st,
+                        char *err, size_t errlen)
+{
+    return hs_state_restore(d->engine, path, st, err, errlen);
+}
+
 #define ENGINE_VALUE(name, type, help, field) \
     hs_prom_value(o, "haystack_engine_" name, type, help, (double)c.field)
 

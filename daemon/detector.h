@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "event.h"
 #include "flow.h"
+#include "state.h"
 #include "textbuf.h"
 
 /* One event, ready for every output. */
@@ -55,6 +56,21 @@ void hs_detector_stage_stats(const hs_detector_stage *st, hs_sigset_stats *out);
 /* On the loop thread: switches to the staged signatures (consumes st).
  * Returns 0 or a negative code (the old set stays). */
 int hs_detector_commit(hs_detector *d, hs_detector_stage *st);
+
+/*
+ * Saves the evidence to the state file at path (state.h: atomic, and
+ * what st reports). Returns 0 or a negative code with "PATH: why" in err.
+ */
+int hs_detector_save(hs_detector *d, const char *path, hs_state_stats *st,
+                     char *err, size_t errlen);
+/*
+ * Restores the evidence saved at path into a detector that has seen no
+ * flow yet. No file is not an error (st->missing: a first start). A file
+ * refused (-EINVAL damaged or foreign, -ENOTSUP another version or
+ * ipv6_prefix_len) restores nothing; err says why.
+ */
+int hs_detector_restore(hs_detector *d, const char *path, hs_state_stats *st,
+                        char *err, size_t errlen);
 
 void hs_detector_render_metrics(const hs_detector *d, hs_textbuf *o);
 

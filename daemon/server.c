@@ -343,6 +343,81 @@ static void start_handles(hs_server *s)
     }
 }
 
+/* ---- state file -------------------------------------------------------- */
+
+static double ms_since(uint64_t t0_ns)
+{
+    return (double)(uv_hrtime() - t0_ns) / 1e6;
+}
+
+/*
+ * A state file that cannot be used does not keep the daemon from
+ * starting: flow records not collected are lost for good, while evidence
+ * builds up again. A refused file is moved aside (FILE.refused) so that
+ * the save at shutdown does not destroy what an operator may want back.
+ */
+static void restore_state(hs_server *s, const char *path)
+{
+    char err[1024];
+    hs_state_stats st;
+    uint64_t t0 = uv_hrtime();
+    if (hs_state_check_writable(path, err, sizeof(err)) < 0)
+        hs_log(HS_LOG_WARNING, "%s: the state cannot be saved there", err);
+    int rc = hs_detector_restore(s->detector, path, &st, err, sizeof(err));
+    if (rc == 0 && st.missing) {
+        hs_log(HS_LOG_INFO, "%s: no state file yet, starting without evidence",
+               path);
+        return;
+    }
+    if (rc == 0) {
+        hs_log(HS_LOG_INFO, "%s: restored %llu subscribers (%llu evidence entries, "
+               "%llu detections) in %.1f ms", path,
+               (unsigned long long)st.subscribers, (unsigned long long)st.entries,
+               (unsigned long long)st.detected, ms_since(t0));
+        if (st.dropped_entries + st.dropped_detected + st.dropped_cap +
+            st.dropped_invalid > 0)
+            hs_log(HS_LOG_WARNING, "%s: left out %llu evidence entries and %llu "
+                   "detections (not in the signature file), %llu subscribers "
+                   "(over max_subscribers), %llu invalid", path,
+                   (unsigned long long)st.dropped_entries,
+                   (unsigned long long)st.dropped_detected,
+                   (unsigned long long)st.dropped_cap,
+                   (unsigned long long)st.dropped_invalid);
+        return;
+    }
+    hs_log(HS_LOG_ERROR, "%s; starting without evidence", err);
+    char aside[4096];
+    if ((rc == -EINVAL || rc == -ENOTSUP) &&
+        (size_t)snprintf(aside, sizeof(aside), "%s.refused", path) < sizeof(aside)) {
+        if (rename(path, aside) == 0)
+            hs_log(HS_LOG_WARNING, "%s: moved to %s", path, aside);
+        else
+            hs_log(HS_LOG_ERROR, "%s: cannot move it to %s: %s", path, aside,
+                   strerror(errno));
+    }
+}
+
+/* Returns the exit code: a state that could not be saved is a failure. */
+static int save_state(hs_server *s)
+{
+    const char *path = s->conf->state.file;
+    if (!path || !*path)
+        return 0;
+    char err[1024];
+    hs_state_stats st;
+    uint64_t t0 = uv_hrtime();
+    if (hs_detector_save(s->detector, path, &st, err, sizeof(err)) < 0) {
+        hs_log(HS_LOG_ERROR, "%s", err);
+        return 1;
+    }
+    hs_log(HS_LOG_INFO, "%s: saved %llu subscribers (%llu evidence entries, %llu "
+           "detections, %llu bytes) in %.1f ms", path,
+           (unsigned long long)st.subscribers, (unsigned long long)st.entries,
+           (unsigned long long)st.detected, (unsigned long long)st.bytes,
+           ms_since(t0));
+    return 0;
+}
+
 int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
                   char *err, size_t errlen)
 {
@@ -358,6 +433,8 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
     int rc = open_publisher(s, conf, err, errlen);
     if (rc == 0)
         rc = hs_detector_new(conf, on_detection, s, &s->detector, err, errlen);
+    if (rc == 0 && conf->state.file && *conf->state.file)
+        restore_state(s, conf->state.file);
     if (rc == 0) {
         s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
         rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;
@@ -388,8 +465,10 @@ int hs_server_run(hs_server *s)
 {
     notify_ready(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    /* The sockets are closed and every datagram received is processed. */
+    int rc = save_state(s);
     fflush(stdout);
-    return 0;
+    return rc;
 }
 
 void hs_server_free(hs_server *s)

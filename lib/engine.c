@@ -966,3 +966,109 @@ int hs_engine_foreach(hs_engine *e,
     }
     return 0;
 }
+
+/* ---- restoring saved state ----------------------------------------- */
+
+/* A key the engine itself could have made under its configuration. */
+static bool key_valid(const hs_engine *e, const hs_subscriber *s)
+{
+    if (s->af == HS_AF_V4)
+        return s->plen == 32 && s->key <= UINT32_MAX;
+    if (s->af != HS_AF_V6 || s->plen != e->conf.ipv6_prefix_len)
+        return false;
+    return s->plen == 64 || (s->key & (UINT64_MAX >> s->plen)) == 0;
+}
+
+static bool view_in_range(const hs_engine *e, const hs_sub_view *v)
+{
+    uint32_t nd = hs_sigset_n_domains(e->sv.set);
+    uint32_t ns = hs_sigset_n_sigs(e->sv.set);
+    if (v->n_evidence > UINT16_MAX || v->n_detected > UINT16_MAX)
+        return false;
+    for (uint32_t i = 0; i < v->n_evidence; i++)
+        if (v->evidence[i].domain >= nd)
+            return false;
+    for (uint32_t i = 0; i < v->n_detected; i++)
+        if (v->detected[i] >= ns)
+            return false;
+    return true;
+}
+
+static int by_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Fills a fresh record's lists from v: sorted, re-bucketed, no repeats. */
+static int restore_lists(hs_engine *e, uint32_t idx, const hs_sub_view *v,
+                         uint32_t old_clock, uint64_t old_w)
+{
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    if (list_fit(&e->ev_pool, &r->ev, 0, v->n_evidence) < 0 ||
+        list_fit(&e->held_pool, &r->held, 0, v->n_detected) < 0)
+        return -ENOMEM;
+    r->n_ev = (uint16_t)v->n_evidence;
+    r->n_held = (uint16_t)v->n_detected;
+    hs_evidence *ev = sub_ev(e, r);
+    uint32_t *held = sub_held(e, r);
+    for (uint32_t i = 0; i < r->n_ev; i++) {
+        ev[i] = v->evidence[i];
+        if (old_w != e->sv.width_ms)
+            rebucket(&ev[i], old_clock, old_w, r->clock, e->sv.width_ms);
+    }
+    if (r->n_ev > 0)
+        qsort(ev, r->n_ev, sizeof(*ev), by_domain);
+    if (r->n_held > 0) {
+        memcpy(held, v->detected, r->n_held * sizeof(*held));
+        qsort(held, r->n_held, sizeof(*held), by_u32);
+    }
+    for (uint32_t i = 1; i < r->n_ev; i++)
+        if (ev[i].domain == ev[i - 1].domain)
+            return -EINVAL;
+    for (uint32_t i = 1; i < r->n_held; i++)
+        if (held[i] == held[i - 1])
+            return -EINVAL;
+    return 0;
+}
+
+int hs_engine_restore(hs_engine *e, const hs_sub_view *v, uint64_t bucket_ms)
+{
+    uint64_t clock_ms;
+    if (!key_valid(e, &v->subscriber) || bucket_ms == 0 ||
+        __builtin_mul_overflow((uint64_t)v->clock, bucket_ms, &clock_ms) ||
+        clock_ms > e->wm_ms || !view_in_range(e, v))
+        return -EINVAL;
+    if (hs_subtable_find(e->subs, &v->subscriber) != HS_SUB_NONE)
+        return -EEXIST;
+    if (hs_subtable_count(e->subs) >= e->conf.max_subscribers)
+        return -ENOSPC;
+    uint32_t idx;
+    if (hs_subtable_add(e->subs, &v->subscriber, &idx) < 0)
+        return -ENOMEM;
+    hs_sub *r = hs_subtable_at(e->subs, idx);
+    r->clock = (uint32_t)(clock_ms / e->sv.width_ms);
+    r->gen = e->gen;
+    int rc = restore_lists(e, idx, v, v->clock, bucket_ms);
+    r = hs_subtable_at(e->subs, idx);
+    if (rc < 0) {
+        list_fit(&e->ev_pool, &r->ev, r->n_ev, 0);
+        list_fit(&e->held_pool, &r->held, r->n_held, 0);
+        hs_subtable_remove(e->subs, idx);
+        return rc;
+    }
+    e->c.entries += r->n_ev;
+    e->c.detected += r->n_held;
+    /* Judged as a record moved to a new sigset is: lapses in event time
+     * first, then the current rules. Aging also drops entries without a
+     * hit in their windows, which a saved record may hold. */
+    expire_lapsed(e, idx);
+    age_entries(e, idx);
+    reevaluate(e, idx);
+    r = hs_subtable_at(e->subs, idx);
+    if (r->n_ev == 0 && r->n_held == 0)
+        sub_remove(e, idx);
+    else
+        reschedule(e, idx);
+    return 0;
+}

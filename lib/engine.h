@@ -125,4 +125,20 @@ typedef struct hs_sub_view {
 int hs_engine_foreach(hs_engine *e,
                       int (*fn)(void *ctx, const hs_sub_view *v), void *ctx);
 
+/*
+ * Puts back one saved subscriber (state.h reads them from a file): its
+ * evidence (domain indices of hs_engine_sigset, any order; rings aged to
+ * v->clock in buckets of bucket_ms, re-bucketed when the width changed)
+ * and the signatures it had detected. Those were announced before the
+ * save, so restoring them emits nothing; what the current rules judge
+ * otherwise does (expired at the bucket a rule lapsed, or detected for a
+ * rule that now holds), exactly as after a sigset swap. The watermark
+ * must already cover the clock (hs_engine_advance to the saved one).
+ * Returns 0 (the record may turn out idle and be dropped), -EEXIST for a
+ * subscriber already tracked, -ENOSPC at max_subscribers, -EINVAL for a
+ * view that is not well-formed (index out of range, duplicate, clock past
+ * the watermark), -ENOMEM.
+ */
+int hs_engine_restore(hs_engine *e, const hs_sub_view *v, uint64_t bucket_ms);
+
 #endif

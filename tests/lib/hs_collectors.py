@@ -205,6 +205,8 @@ class HaystackdCollector(Collector):
                 extra += "\n[metrics]\nlisten =\n"
             if "[redis]" not in extra:
                 extra += "\n[redis]\nurl =\n"
+            if "[state]" not in extra:  # not the shared default path
+                extra += "\n[state]\nfile =\n"
             f.write(HAYSTACKD_CONF.format(listen=listen, signatures=self.signatures,
                                           extra=extra))
         self.process = hs_util.Process(self.command + ["-f", "-F", "-c", self.conf],
