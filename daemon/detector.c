@@ -22,8 +22,14 @@
  * forward and age out every subscriber's evidence. */
 #define HS_FUTURE_TOLERANCE_MS (10 * 60 * 1000)
 
+/* Events per signature, for the metrics; indexed like the sigset. */
+typedef struct sig_counts {
+    uint64_t detected, expired;
+} sig_counts;
+
 struct hs_detector {
     hs_sigset *sigs;
+    sig_counts *per_sig;        /* hs_sigset_n_sigs(sigs) of them */
     hs_enrich *enrich;          /* NULL: no [enrich] databases */
     hs_engine *engine;
     char *sig_path;
@@ -85,6 +91,10 @@ static void on_event(void *ctx, const hs_event *ev)
 {
     hs_detector *d = ctx;
     const hs_sigset *s = hs_engine_sigset(d->engine);
+    if (ev->type == HS_EVENT_DETECTED)
+        d->per_sig[ev->sig].detected++;
+    else
+        d->per_sig[ev->sig].expired++;
     char extra[1024];
     int n = hs_event_format_json(ev, s, enrichment(d, ev, extra, sizeof(extra)),
                                  d->json, sizeof(d->json));
@@ -134,9 +144,27 @@ void hs_detector_stage_free(hs_detector_stage *st)
     free(st);
 }
 
-/* Takes over the staged parts (consumes st). */
-static void adopt(hs_detector *d, hs_detector_stage *st)
+static sig_counts *alloc_counts(const hs_sigset *s)
 {
+    uint32_t n = hs_sigset_n_sigs(s);
+    return calloc(n ? n : 1, sizeof(sig_counts));
+}
+
+/* Carries the running counts over to the next set, by signature id. */
+static void carry_counts(const hs_detector *d, const hs_sigset *next,
+                         sig_counts *c)
+{
+    for (uint32_t i = 0; i < hs_sigset_n_sigs(next); i++) {
+        int32_t old = hs_sigset_find_sig(d->sigs, hs_sigset_sig(next, i)->id);
+        if (old >= 0)
+            c[i] = d->per_sig[old];
+    }
+}
+
+/* Takes over the staged parts (consumes st) with their counters. */
+static void adopt(hs_detector *d, hs_detector_stage *st, sig_counts *counts)
+{
+    d->per_sig = counts;
     d->sigs = st->sigs;
     d->enrich = st->enrich;
     d->sig_path = st->path;
@@ -146,6 +174,7 @@ static void adopt(hs_detector *d, hs_detector_stage *st)
 /* Frees what the detector holds of a stage. */
 static void release(hs_detector *d)
 {
+    free(d->per_sig);
     hs_sigset_free(d->sigs);
     hs_enrich_close(d->enrich);
     free(d->sig_path);
@@ -166,7 +195,14 @@ int hs_detector_new(const hs_conf *conf, hs_detection_fn fn, void *ctx,
         free(d);
         return rc;
     }
-    adopt(d, st);
+    sig_counts *counts = alloc_counts(st->sigs);
+    if (!counts) {
+        hs_detector_stage_free(st);
+        free(d);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    adopt(d, st, counts);
     hs_engine_conf ec;
     engine_conf_from(conf, &ec);
     rc = hs_engine_new(&ec, d->sigs, on_event, d, &d->engine);
@@ -223,13 +259,16 @@ void hs_detector_tick(hs_detector *d)
 
 int hs_detector_commit(hs_detector *d, hs_detector_stage *st)
 {
-    int rc = hs_engine_swap_sigset(d->engine, st->sigs);
+    sig_counts *counts = alloc_counts(st->sigs);
+    int rc = counts ? hs_engine_swap_sigset(d->engine, st->sigs) : -ENOMEM;
     if (rc < 0) {
+        free(counts);
         hs_detector_stage_free(st);
         return rc;
     }
+    carry_counts(d, st->sigs, counts); /* after the swap's own events */
     release(d);
-    adopt(d, st);
+    adopt(d, st, counts);
     return 0;
 }
 
@@ -243,6 +282,20 @@ int hs_detector_restore(hs_detector *d, const char *path, hs_state_stats *st,
                         char *err, size_t errlen)
 {
     return hs_state_restore(d->engine, path, st, err, errlen);
+}
+
+static void render_per_signature(const hs_detector *d, hs_textbuf *o)
+{
+    static const char *const names[2] = {"haystack_signature_detected_total",
+                                         "haystack_signature_expired_total"};
+    static const char *const helps[2] = {"detected events, by signature.",
+                                         "expired events, by signature."};
+    for (int k = 0; k < 2; k++) {
+        hs_prom_header(o, names[k], "counter", helps[k]);
+        for (uint32_t i = 0; i < hs_sigset_n_sigs(d->sigs); i++)
+            hs_prom_labelled(o, names[k], "signature", hs_sigset_sig(d->sigs, i)->id,
+                             k ? d->per_sig[i].expired : d->per_sig[i].detected);
+    }
 }
 
 #define ENGINE_VALUE(name, type, help, field) \
@@ -275,6 +328,7 @@ void hs_detector_render_metrics(const hs_detector *d, hs_textbuf *o)
     ENGINE_VALUE("flows_matched_total", "counter", "Flows with a backend end.", match.flows_matched);
     ENGINE_VALUE("flows_ambiguous_total", "counter", "Flows with both ends backends.", match.flows_ambiguous);
     ENGINE_VALUE("flows_outside_total", "counter", "Flows whose subscriber is outside subscriber_prefixes.", match.flows_outside);
+    render_per_signature(d, o);
     hs_prom_value(o, "haystack_engine_flows_future_total", "counter",
                   "Flow records dropped: stamped over 10 minutes ahead of the host clock.",
                   (double)d->flows_future);

@@ -14,6 +14,21 @@ void hs_prom_header(hs_textbuf *o, const char *name, const char *type,
     hs_textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void hs_prom_labelled(hs_textbuf *o, const char *name, const char *label,
+                      const char *value, uint64_t n)
+{
+    hs_textbuf_printf(o, "%s{%s=\"", name, label);
+    for (const char *p = value; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            hs_textbuf_printf(o, "\\%c", *p);
+        else if (*p == '\n')
+            hs_textbuf_printf(o, "\\n");
+        else
+            hs_textbuf_printf(o, "%c", *p);
+    }
+    hs_textbuf_printf(o, "\"} %llu\n", (unsigned long long)n);
+}
+
 void hs_prom_value(hs_textbuf *o, const char *name, const char *type,
                    const char *help, double value)
 {

@@ -16,6 +16,10 @@
 void hs_prom_header(hs_textbuf *o, const char *name, const char *type,
                     const char *help);
 
+/* One sample with one label; the label value is escaped. */
+void hs_prom_labelled(hs_textbuf *o, const char *name, const char *label,
+                      const char *value, uint64_t n);
+
 /* One unlabelled sample with its HELP and TYPE ("counter" or "gauge"). */
 void hs_prom_value(hs_textbuf *o, const char *name, const char *type,
                    const char *help, double value);

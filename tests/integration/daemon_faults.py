@@ -106,6 +106,8 @@ def main():
                 run.check(run.wait(lambda: SIG in redis.hgetall("haystack:sub:100.64.7.1"),
                                    "state hash for 100.64.7.1"),
                           "detection published while Redis is up (state hash)")
+                run.check(metric(mport, f'haystack_signature_detected_total{{signature="{SIG}"}}')
+                          == 1, "counted per signature on the metrics endpoint")
                 # 2. Redis killed: the next detection waits in the queue
                 redis.kill()
                 C.send_udp(flows_to("100.64.7.2", targets), port)
