@@ -86,6 +86,13 @@ static void *scratch_push(scratch *s)
     return (unsigned char *)s->data + s->n++ * s->size;
 }
 
+/* Entry i of s; NULL while s has no storage yet (an empty first array or
+ * object): arithmetic on a null pointer is undefined, even adding 0. */
+static void *scratch_at(const scratch *s, size_t i)
+{
+    return s->data ? (unsigned char *)s->data + i * s->size : NULL;
+}
+
 typedef struct parser {
     const unsigned char *start, *p, *end;
     hs_json_doc *doc;
@@ -484,7 +491,7 @@ static int parse_array(parser *ps, hs_json *out)
     size_t n = ps->vals.n - base;
     out->type = HS_JSON_ARRAY;
     out->len = (uint32_t)n;
-    out->u.items = arena_dup(ps->doc, (hs_json *)ps->vals.data + base,
+    out->u.items = arena_dup(ps->doc, scratch_at(&ps->vals, base),
                              n * sizeof(hs_json));
     if (!out->u.items)
         return fail_nomem(ps);
@@ -589,7 +596,7 @@ static int parse_object(parser *ps, hs_json *out)
             return rc;
     }
     size_t n = ps->mems.n - base;
-    const hs_json_member *m = (hs_json_member *)ps->mems.data + base;
+    const hs_json_member *m = scratch_at(&ps->mems, base);
     rc = check_duplicates(ps, m, n);
     if (rc)
         return rc;

@@ -708,6 +708,51 @@ static void test_ipv6_and_vendor_fields(void **state)
     hs_collector_free(c);
 }
 
+/* Found by fuzz_datagrams: a v6 template that also carries a lone
+ * sourceIPv4Address (here 1 byte long) was read as IPv4, and the missing
+ * destinationIPv4Address from an offset past the record. The complete pair
+ * decides the family. */
+static void test_lone_ipv4_field_in_ipv6_template(void **state)
+{
+    (void)state;
+    hs_collector *c = new_collector(NULL);
+    tu_msg *m = malloc(sizeof(*m));
+    static const uint16_t fields[][2] = {{27, 16}, {28, 16}, {8, 1},
+                                         {7, 2}, {11, 2}, {4, 1}};
+    for (int src_len = 1; src_len <= 4; src_len += 3) {
+        n_captured = 0;
+        tu_msg_begin_v9(m, 1000, 1700000000, 0, 0);
+        tu_set_begin(m, 0);
+        tu_put16(m, 261);
+        tu_put16(m, 6);
+        for (int i = 0; i < 6; i++) {
+            tu_put16(m, fields[i][0]);
+            tu_put16(m, fields[i][0] == 8 ? (uint16_t)src_len : fields[i][1]);
+        }
+        tu_set_end(m);
+        tu_set_begin(m, 261);
+        for (int i = 0; i < 32; i++)
+            tu_put8(m, (uint8_t)(i == 15 ? 7 : i == 31 ? 1 : i % 16 < 2 ? 0x20 : 0));
+        for (int i = 0; i < src_len; i++)
+            tu_put8(m, 10);
+        tu_put16(m, 40000);
+        tu_put16(m, 443);
+        tu_put8(m, 6);
+        tu_set_end(m);
+        tu_msg_end(m);
+        assert_int_equal(feed(c, src1(), m), 1);
+        char buf[64];
+        assert_int_equal(captured[0].src.af, HS_AF_V6);
+        assert_string_equal(hs_ip_format(&captured[0].src, buf, sizeof(buf)),
+                            "2020::7");
+        assert_string_equal(hs_ip_format(&captured[0].dst, buf, sizeof(buf)),
+                            "2020::1");
+        assert_int_equal(captured[0].dst_port, 443);
+    }
+    free(m);
+    hs_collector_free(c);
+}
+
 /* softflowd's IPFIX: uptime-relative times, the boot time announced in an
  * options record (systemInitTimeMilliseconds), sampling by 305/306. */
 static void test_ipfix_boot_time_from_options(void **state)
@@ -833,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_template_expiry_and_cap),
         cmocka_unit_test(test_exporter_and_domain_caps),
         cmocka_unit_test(test_ipv6_and_vendor_fields),
+        cmocka_unit_test(test_lone_ipv4_field_in_ipv6_template),
         cmocka_unit_test(test_ipfix_boot_time_from_options),
         cmocka_unit_test(test_random_corruption),
     };
