@@ -24,9 +24,12 @@
 /* No IPFIX message holds more records than bytes. */
 #define HS_MAX_RECORDS_PER_MSG HS_MAX_MSG
 
+/* libfixbuf frees a template's info with the template (replaced, withdrawn,
+ * expired); read_record needs to know whether that happened under it. */
 static void tmpl_info_free(void *tmpl_ctx, void *app_ctx)
 {
-    (void)app_ctx;
+    hs_exporter *e = app_ctx;
+    e->tmpl_events++;
     free(tmpl_ctx);
 }
 
@@ -63,6 +66,7 @@ static void on_new_template(fbSession_t *session, uint16_t tid,
                             void **tmpl_ctx, fbTemplateCtxFree_fn *free_fn)
 {
     (void)session, (void)tid;
+    ((hs_exporter *)app_ctx)->tmpl_events++;
     hs_tmpl_info *info = malloc(sizeof(*info));
     if (info) {
         hs_fbrec_classify(tmpl, info);
@@ -401,12 +405,22 @@ static int read_record(msg_ctx *m)
     hs_rec_kind kind = info ? info->kind : HS_REC_IGNORE;
     _Alignas(8) uint8_t rec[HS_FBREC_MAX];
     size_t len = sizeof(rec);
+    uint32_t events = e->tmpl_events;
     if (!fBufSetInternalTemplate(e->fbuf, info ? info->int_tid : HS_TID_IGNORE,
                                  &err) ||
         !fBufNext(e->fbuf, rec, &len, &err)) {
         g_clear_error(&err);
         return -1;
     }
+    /* fBufNext skips a data set too short for one record by itself and
+     * reads from the next one, past any template set in between: the record
+     * may then be of another template than t, or t (and info) may have been
+     * replaced and freed. Such a record cannot be trusted, nor the rest of
+     * the message (found by fuzz_datagrams). */
+    uint16_t read_tid;
+    if (e->tmpl_events != events ||
+        !fBufGetCollectionTemplate(e->fbuf, &read_tid) || read_tid != ext_tid)
+        return -1;
     if (kind == HS_REC_FLOW) {
         emit_flow(m, rec, info);
     } else if (kind == HS_REC_OPTIONS) {

@@ -68,6 +68,7 @@ typedef struct hs_exporter {
     uint64_t last_seen_ms;
     uint64_t now_ms;                /* arrival time of the current message */
     int msg_unknown;                /* current message had unknown sets */
+    uint32_t tmpl_events;           /* templates libfixbuf added or freed */
     hs_exporter_stats st;
     struct hs_exporter *lru_prev, *lru_next, *hash_next;
 } hs_exporter;

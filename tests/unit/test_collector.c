@@ -708,6 +708,51 @@ static void test_ipv6_and_vendor_fields(void **state)
     hs_collector_free(c);
 }
 
+/* Found by fuzz_datagram (a use after free): a data set too short for one
+ * record, then a template set refreshing its template, then a record.
+ * libfixbuf skips the short set inside the record read, replacing (and
+ * freeing) the template whose description the read was set up with. The
+ * rest of such a message is dropped and counted; the session goes on. */
+static void test_short_set_then_template_refresh(void **state)
+{
+    (void)state;
+    hs_collector *c = new_collector(NULL);
+    tu_msg *m = malloc(sizeof(*m));
+    tu_msg_begin_v9(m, 100000, 1700000000, 0, 0);
+    v9_template(m, 256);
+    tu_set_begin(m, 256);
+    v9_record(m, 0x64400001, 0xc6120005, 443, 1000, 2000);
+    tu_set_end(m);
+    tu_msg_end(m);
+    assert_int_equal(feed(c, src1(), m), 1);
+
+    tu_msg_begin_v9(m, 100000, 1700000000, 1, 0);
+    tu_set_begin(m, 256);
+    for (int i = 0; i < 5; i++)     /* 9 bytes: less than one record */
+        tu_put8(m, 0);
+    tu_set_end(m);
+    v9_template(m, 256);
+    tu_set_begin(m, 256);
+    v9_record(m, 0x64400002, 0xc6120005, 8883, 1000, 2000);
+    tu_set_end(m);
+    tu_msg_end(m);
+    hs_collector_input(c, (const struct sockaddr *)src1(), m->buf, m->len,
+                       1000);
+    for (size_t i = 0; i < n_captured; i++)
+        assert_int_equal(captured[i].src.u.v4 >> 8, 0x644000);
+
+    tu_msg_begin_v9(m, 100000, 1700000000, 2, 0);
+    tu_set_begin(m, 256);
+    v9_record(m, 0x64400003, 0xc6120005, 443, 1000, 2000);
+    tu_set_end(m);
+    tu_msg_end(m);
+    size_t before = n_captured;
+    assert_int_equal(feed(c, src1(), m), 1);
+    assert_int_equal(captured[before].src.u.v4, 0x64400003);
+    free(m);
+    hs_collector_free(c);
+}
+
 /* Found by fuzz_datagrams: a v6 template that also carries a lone
  * sourceIPv4Address (here 1 byte long) was read as IPv4, and the missing
  * destinationIPv4Address from an offset past the record. The complete pair
@@ -879,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_exporter_and_domain_caps),
         cmocka_unit_test(test_ipv6_and_vendor_fields),
         cmocka_unit_test(test_lone_ipv4_field_in_ipv6_template),
+        cmocka_unit_test(test_short_set_then_template_refresh),
         cmocka_unit_test(test_ipfix_boot_time_from_options),
         cmocka_unit_test(test_random_corruption),
     };
