@@ -248,10 +248,35 @@ static int adds_too_many_elements(hs_exporter *e, const uint8_t *rec,
     return 0;
 }
 
+/* A field longer than its element's fixed size (a 257-byte flowEndReason):
+ * libfixbuf only warns, then sizes records by one length and copies them by
+ * another, reading past the message (found by fuzz_datagram). RFC 7011
+ * allows shorter encodings of numbers, never longer ones. */
+static int has_oversized_field(hs_exporter *e, const uint8_t *rec, size_t len,
+                               int is_options)
+{
+    for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
+        uint16_t num = hs_rd16(rec + off), flen = hs_rd16(rec + off + 2);
+        uint32_t pen = 0;
+        if (num & HS_ENTERPRISE_BIT) {
+            off += 4;
+            pen = hs_rd32(rec + off);
+        }
+        const fbInfoElement_t *ie =
+            fbInfoModelGetElementByID(e->env->model, num & 0x7fff, pen);
+        if (ie && ie->len != FB_IE_VARLEN && flen != FB_IE_VARLEN &&
+            flen > ie->len)
+            return 1;
+    }
+    return 0;
+}
+
 static int on_template(void *ctx, uint32_t domain, uint16_t tid,
                        const uint8_t *rec, size_t len, int is_options)
 {
     hs_exporter *e = ctx;
+    if (has_oversized_field(e, rec, len, is_options))
+        return HS_SCAN_INVALID;
     uint32_t layout = layout_hash(rec, len, is_options);
     int i = tmpl_find(e, domain, tid);
     if (i >= 0) {
@@ -261,15 +286,15 @@ static int on_template(void *ctx, uint32_t domain, uint16_t tid,
         t->layout = layout;
         t->is_options = (uint8_t)is_options;
         t->seen_ms = e->now_ms;
-        return 0;
+        return HS_SCAN_KEEP;
     }
     if (adds_too_many_elements(e, rec, len, is_options))
-        return 1;
+        return HS_SCAN_REFUSE;
     hs_tmpl_entry *t = tmpl_add(e);
     if (!t)
-        return 1;
+        return HS_SCAN_REFUSE;
     *t = (hs_tmpl_entry){domain, tid, (uint8_t)is_options, layout, e->now_ms};
-    return 0;
+    return HS_SCAN_KEEP;
 }
 
 static void on_withdraw(void *ctx, uint32_t domain, uint16_t tid)

@@ -89,10 +89,11 @@ static size_t scan_template_set(scan *s, size_t set_off, int is_options)
             s->res->bad_templates++;
             break;
         }
-        int refused = valid && s->ops->on_template(s->ctx, domain, tid, rec,
-                                                   rlen, is_options);
-        if (!valid || refused) {
-            if (!valid)
+        int verdict = valid ? s->ops->on_template(s->ctx, domain, tid, rec,
+                                                  rlen, is_options)
+                            : HS_SCAN_INVALID;
+        if (verdict != HS_SCAN_KEEP) {
+            if (verdict == HS_SCAN_INVALID)
                 s->res->bad_templates++;
             else
                 s->res->refused++;

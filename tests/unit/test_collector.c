@@ -708,6 +708,45 @@ static void test_ipv6_and_vendor_fields(void **state)
     hs_collector_free(c);
 }
 
+/* Found by fuzz_datagram (a read past the datagram inside libfixbuf): a
+ * field longer than its element's fixed size, here a 257-byte
+ * flowEndReason (1 byte). The template is stripped as bad; its data sets
+ * are unknown. Shorter encodings (4-byte counters) stay valid. */
+static void test_field_longer_than_its_element(void **state)
+{
+    (void)state;
+    hs_collector *c = new_collector(NULL);
+    tu_msg *m = malloc(sizeof(*m));
+    tu_msg_begin_ipfix(m, 1700000000, 0, 0);
+    tu_set_begin(m, 2);
+    tu_put16(m, 256);
+    tu_put16(m, 4);
+    tu_put16(m, 8);
+    tu_put16(m, 4);
+    tu_put16(m, 12);
+    tu_put16(m, 4);
+    tu_put16(m, 136);
+    tu_put16(m, 257);
+    tu_put16(m, 2);
+    tu_put16(m, 4);
+    tu_set_end(m);
+    for (int set = 0; set < 3; set++) {
+        tu_set_begin(m, 256);
+        for (int i = 0; i < (set == 0 ? 504 : 84); i++)
+            tu_put8(m, (uint8_t)i);
+        tu_set_end(m);
+    }
+    tu_msg_end(m);
+    assert_int_equal(feed(c, src1(), m), 0);
+    hs_exporter_stats st = totals(c);
+    assert_int_equal(st.bad_templates, 1);
+    assert_int_equal(st.templates, 0);
+    assert_int_equal(st.unknown_template_sets, 3);
+    assert_int_equal(n_captured, 0);
+    free(m);
+    hs_collector_free(c);
+}
+
 /* Found by fuzz_datagram (a use after free): a data set too short for one
  * record, then a template set refreshing its template, then a record.
  * libfixbuf skips the short set inside the record read, replacing (and
@@ -925,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_ipv6_and_vendor_fields),
         cmocka_unit_test(test_lone_ipv4_field_in_ipv6_template),
         cmocka_unit_test(test_short_set_then_template_refresh),
+        cmocka_unit_test(test_field_longer_than_its_element),
         cmocka_unit_test(test_ipfix_boot_time_from_options),
         cmocka_unit_test(test_random_corruption),
     };
