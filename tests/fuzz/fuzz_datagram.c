@@ -79,5 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     history_add(data, size);
     hs_fuzz_feed(c, data, size, &now_ms);
+    if (runs % 64 == 0)
+        hs_fuzz_check(c);
     return 0;
 }

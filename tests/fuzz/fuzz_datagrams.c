@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data += 4 + n;
         size -= 4 + n;
     }
+    hs_fuzz_check(c);
     hs_collector_free(c);
     return 0;
 }

@@ -43,8 +43,8 @@ hs_collector *hs_fuzz_collector_new(void)
 
     hs_collector_conf conf;
     hs_collector_conf_init(&conf);
-    conf.max_exporters = 16;
-    conf.max_templates = 32;
+    conf.max_exporters = HS_FUZZ_MAX_EXPORTERS;
+    conf.max_templates = HS_FUZZ_MAX_TEMPLATES;
     conf.max_domains = 4;
     conf.template_timeout_ms = 10 * 60 * 1000;
     conf.exporter_timeout_ms = 30 * 60 * 1000;
@@ -53,6 +53,27 @@ hs_collector *hs_fuzz_collector_new(void)
     if (c == NULL)
         abort();
     return c;
+}
+
+static void fuzz_check_exporter(void *ctx, const hs_ip *addr, uint16_t port,
+                                uint32_t id, const hs_exporter_stats *st)
+{
+    (void)ctx, (void)port, (void)id;
+    uint64_t drops = 0;
+    for (int i = 0; i < HS_DROP__COUNT; i++)
+        drops += st->drops[i];
+    if ((addr->af != HS_AF_V4 && addr->af != HS_AF_V6) ||
+        st->templates > HS_FUZZ_MAX_TEMPLATES || drops != st->decode_errors)
+        abort();
+}
+
+void hs_fuzz_check(const hs_collector *c)
+{
+    hs_collector_stats st;
+    hs_collector_get_stats(c, &st);
+    if (st.exporters > HS_FUZZ_MAX_EXPORTERS)
+        abort();
+    hs_collector_foreach_exporter(c, fuzz_check_exporter, NULL);
 }
 
 static socklen_t fuzz_source(uint8_t sel, struct sockaddr_storage *ss)

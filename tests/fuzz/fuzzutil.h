@@ -24,8 +24,15 @@
 /* The fake clock's start, for a new collector. */
 #define HS_FUZZ_START_MS 1000000
 
+#define HS_FUZZ_MAX_EXPORTERS 16
+#define HS_FUZZ_MAX_TEMPLATES 32
+
 /* A collector with fuzzing caps (max_exporters 16, ...); aborts on ENOMEM. */
 hs_collector *hs_fuzz_collector_new(void);
+
+/* Reads every counter and aborts unless the caps hold (sessions, templates
+ * per session) and each exporter's drops add up to its decode errors. */
+void hs_fuzz_check(const hs_collector *c);
 
 /*
  * Feeds data[0..len) (control header then payload) to c at *now_ms,

@@ -109,6 +109,7 @@ static void replay_datagrams(const char *buf, size_t len)
         len -= 4 + n;
     }
     free(one);
+    hs_fuzz_check(c);
     hs_collector_free(c);
 }
 
