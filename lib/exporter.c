@@ -248,12 +248,23 @@ static int adds_too_many_elements(hs_exporter *e, const uint8_t *rec,
     return 0;
 }
 
-/* A field longer than its element's fixed size (a 257-byte flowEndReason):
- * libfixbuf only warns, then sizes records by one length and copies them by
- * another, reading past the message (found by fuzz_datagram). RFC 7011
- * allows shorter encodings of numbers, never longer ones. */
-static int has_oversized_field(hs_exporter *e, const uint8_t *rec, size_t len,
-                               int is_options)
+/* Whether a field of flen bytes can carry element ie. RFC 7011 6.2 lets
+ * numbers be sent shorter than their type (a 4-byte octetDeltaCount) and
+ * nothing else; libfixbuf only warns about other lengths, then sizes
+ * records by one length and copies them by another, reading past the
+ * message (found by fuzz_datagram: a 257-byte flowEndReason, a 16-byte
+ * field of an unknown element first seen with 258). */
+static int field_fits(const fbInfoElement_t *ie, uint16_t flen)
+{
+    if (flen == ie->len || flen == FB_IE_VARLEN || ie->len == FB_IE_VARLEN)
+        return 1;
+    if (ie->type >= FB_UINT_8 && ie->type <= FB_INT_64)
+        return flen < ie->len;
+    return ie->type == FB_FLOAT_64 && flen == 4;
+}
+
+static int has_misfit_field(hs_exporter *e, const uint8_t *rec, size_t len,
+                            int is_options)
 {
     for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
         uint16_t num = hs_rd16(rec + off), flen = hs_rd16(rec + off + 2);
@@ -264,26 +275,40 @@ static int has_oversized_field(hs_exporter *e, const uint8_t *rec, size_t len,
         }
         const fbInfoElement_t *ie =
             fbInfoModelGetElementByID(e->env->model, num & 0x7fff, pen);
-        if (ie && ie->len != FB_IE_VARLEN && flen != FB_IE_VARLEN &&
-            flen > ie->len)
+        if (ie && !field_fits(ie, flen))
             return 1;
     }
     return 0;
+}
+
+/* A variable-length field takes at least its one length byte. */
+static uint32_t min_record_len(const uint8_t *rec, size_t len, int is_options)
+{
+    uint32_t n = 0;
+    for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
+        uint16_t flen = hs_rd16(rec + off + 2);
+        n += flen == FB_IE_VARLEN ? 1 : flen;
+        if (hs_rd16(rec + off) & HS_ENTERPRISE_BIT)
+            off += 4;
+    }
+    return n;
 }
 
 static int on_template(void *ctx, uint32_t domain, uint16_t tid,
                        const uint8_t *rec, size_t len, int is_options)
 {
     hs_exporter *e = ctx;
-    if (has_oversized_field(e, rec, len, is_options))
+    if (has_misfit_field(e, rec, len, is_options))
         return HS_SCAN_INVALID;
     uint32_t layout = layout_hash(rec, len, is_options);
+    uint32_t min_len = min_record_len(rec, len, is_options);
     int i = tmpl_find(e, domain, tid);
     if (i >= 0) {
         hs_tmpl_entry *t = &e->tmpls[i];
         if (t->layout != layout)
             e->st.templates_changed++;
         t->layout = layout;
+        t->min_len = min_len;
         t->is_options = (uint8_t)is_options;
         t->seen_ms = e->now_ms;
         return HS_SCAN_KEEP;
@@ -293,7 +318,8 @@ static int on_template(void *ctx, uint32_t domain, uint16_t tid,
     hs_tmpl_entry *t = tmpl_add(e);
     if (!t)
         return HS_SCAN_REFUSE;
-    *t = (hs_tmpl_entry){domain, tid, (uint8_t)is_options, layout, e->now_ms};
+    *t = (hs_tmpl_entry){domain, tid, (uint8_t)is_options, layout, min_len,
+                         e->now_ms};
     return HS_SCAN_KEEP;
 }
 
@@ -315,13 +341,20 @@ static void on_withdraw(void *ctx, uint32_t domain, uint16_t tid)
     }
 }
 
-static void on_data_set(void *ctx, uint32_t domain, uint16_t tid)
+/* A data set too short for one record is stripped: libfixbuf, given two
+ * such sets in a row, reads a whole record from the second one past the
+ * end of the message (found by fuzz_datagram). */
+static int on_data_set(void *ctx, uint32_t domain, uint16_t tid,
+                       size_t body_len)
 {
     hs_exporter *e = ctx;
-    if (tmpl_find(e, domain, tid) < 0) {
+    int i = tmpl_find(e, domain, tid);
+    if (i < 0) {
         e->st.unknown_template_sets++;
         e->msg_unknown = 1;
+        return 0;
     }
+    return body_len < e->tmpls[i].min_len;
 }
 
 static const hs_scan_ops scan_ops = {on_template, on_withdraw, on_data_set};

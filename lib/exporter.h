@@ -31,6 +31,7 @@ typedef struct hs_tmpl_entry {
     uint16_t tid;
     uint8_t is_options;
     uint32_t layout;                /* hash of the field specifiers */
+    uint32_t min_len;               /* bytes of its shortest record */
     uint64_t seen_ms;
 } hs_tmpl_entry;
 

@@ -27,8 +27,11 @@ typedef struct hs_scan_ops {
     /* A withdrawal: tid is a template ID, or 2 / 3 for "all templates" /
      * "all options templates" of the domain. Always stripped. */
     void (*on_withdraw)(void *ctx, uint32_t domain, uint16_t tid);
-    /* A data set that references template tid. */
-    void (*on_data_set)(void *ctx, uint32_t domain, uint16_t tid);
+    /* A data set that references template tid, with body_len bytes of
+     * records. Return 0 to keep it, non-zero to strip it (it cannot hold
+     * one record of its template). */
+    int (*on_data_set)(void *ctx, uint32_t domain, uint16_t tid,
+                       size_t body_len);
 } hs_scan_ops;
 
 typedef struct hs_scan_result {
