@@ -3,9 +3,10 @@
 #               and signatures, replay a capture through softflowd, show the
 #               detections arriving on the Redis channel
 #   make test   the whole test suite under ASan/UBSan (what CI runs)
+#   make fuzz   the libFuzzer targets (clang), FUZZ_SECONDS each (default 30)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-asan test check demo bench install clean
+.PHONY: all deps build build-asan test check fuzz demo bench install clean
 
 all: build
 
@@ -25,6 +26,14 @@ test: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j2
 
+# Every target over its regression inputs, then fuzzed from its seeds for a
+# bounded time, two at a time (tests/fuzz/run.sh); fails on any crash.
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_FUZZ=ON
+	cmake --build build-fuzz -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  FUZZ_SECONDS=$${FUZZ_SECONDS:-30} ./tests/fuzz/run.sh build-fuzz
+
 check: build
 	cd build && ctest --output-on-failure -j2
 
@@ -38,4 +47,4 @@ install: build
 	cmake --install build
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -24,9 +24,12 @@
 /* No IPFIX message holds more records than bytes. */
 #define HS_MAX_RECORDS_PER_MSG HS_MAX_MSG
 
+/* libfixbuf frees a template's info with the template (replaced, withdrawn,
+ * expired); read_record needs to know whether that happened under it. */
 static void tmpl_info_free(void *tmpl_ctx, void *app_ctx)
 {
-    (void)app_ctx;
+    hs_exporter *e = app_ctx;
+    e->tmpl_events++;
     free(tmpl_ctx);
 }
 
@@ -63,6 +66,7 @@ static void on_new_template(fbSession_t *session, uint16_t tid,
                             void **tmpl_ctx, fbTemplateCtxFree_fn *free_fn)
 {
     (void)session, (void)tid;
+    ((hs_exporter *)app_ctx)->tmpl_events++;
     hs_tmpl_info *info = malloc(sizeof(*info));
     if (info) {
         hs_fbrec_classify(tmpl, info);
@@ -215,21 +219,6 @@ void hs_exporter_expire(hs_exporter *e, uint64_t now_ms, uint64_t timeout_ms)
 
 /* ---- scan callbacks ---------------------------------------------------- */
 
-/* Bytes of one record of a template, 0 when a field is variable-length. */
-static uint32_t record_length(const uint8_t *rec, size_t len, int is_options)
-{
-    uint32_t total = 0;
-    for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
-        uint16_t num = hs_rd16(rec + off), flen = hs_rd16(rec + off + 2);
-        if (flen == HS_VARLEN)
-            return 0;
-        total += flen;
-        if (num & HS_ENTERPRISE_BIT)
-            off += 4;
-    }
-    return total;
-}
-
 static uint32_t layout_hash(const uint8_t *rec, size_t len, int is_options)
 {
     uint32_t h = 2166136261u ^ (uint32_t)is_options;
@@ -259,11 +248,76 @@ static int adds_too_many_elements(hs_exporter *e, const uint8_t *rec,
     return 0;
 }
 
+/* Whether a field of flen bytes can carry element ie. RFC 7011 6.2 lets
+ * numbers be sent shorter than their type (a 4-byte octetDeltaCount) and
+ * nothing else; libfixbuf only warns about other lengths, then sizes
+ * records by one length and copies them by another, reading past the
+ * message (found by fuzz_datagram: a 257-byte flowEndReason, a 16-byte
+ * field of an unknown element first seen with 258). */
+static int field_fits(const fbInfoElement_t *ie, uint16_t flen)
+{
+    if (flen == ie->len || flen == FB_IE_VARLEN || ie->len == FB_IE_VARLEN)
+        return 1;
+    if (ie->type >= FB_UINT_8 && ie->type <= FB_INT_64)
+        return flen < ie->len;
+    return ie->type == FB_FLOAT_64 && flen == 4;
+}
+
+static int has_misfit_field(hs_exporter *e, const uint8_t *rec, size_t len,
+                            int is_options)
+{
+    for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
+        uint16_t num = hs_rd16(rec + off), flen = hs_rd16(rec + off + 2);
+        uint32_t pen = 0;
+        if (num & HS_ENTERPRISE_BIT) {
+            off += 4;
+            pen = hs_rd32(rec + off);
+        }
+        const fbInfoElement_t *ie =
+            fbInfoModelGetElementByID(e->env->model, num & 0x7fff, pen);
+        if (ie && !field_fits(ie, flen))
+            return 1;
+    }
+    return 0;
+}
+
+/* A variable-length field takes at least its one length byte. */
+/* Bytes of one record of a template, 0 when a field is variable-length. */
+static uint32_t record_length(const uint8_t *rec, size_t len, int is_options)
+{
+    uint32_t total = 0;
+    for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
+        uint16_t num = hs_rd16(rec + off), flen = hs_rd16(rec + off + 2);
+        if (flen == HS_VARLEN)
+            return 0;
+        total += flen;
+        if (num & HS_ENTERPRISE_BIT)
+            off += 4;
+    }
+    return total;
+}
+
+static uint32_t min_record_len(const uint8_t *rec, size_t len, int is_options)
+{
+    uint32_t n = 0;
+    for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
+        uint16_t flen = hs_rd16(rec + off + 2);
+        n += flen == FB_IE_VARLEN ? 1 : flen;
+        if (hs_rd16(rec + off) & HS_ENTERPRISE_BIT)
+            off += 4;
+    }
+    return n;
+}
+
 static int on_template(void *ctx, uint32_t domain, uint16_t tid,
                        const uint8_t *rec, size_t len, int is_options)
 {
     hs_exporter *e = ctx;
+    if (has_misfit_field(e, rec, len, is_options))
+        return HS_SCAN_INVALID;
     uint32_t layout = layout_hash(rec, len, is_options);
+    uint32_t min_len = min_record_len(rec, len, is_options);
+    uint32_t rec_len = record_length(rec, len, is_options);
     e->msg_templates = 1;
     int i = tmpl_find(e, domain, tid);
     if (i >= 0) {
@@ -271,19 +325,20 @@ static int on_template(void *ctx, uint32_t domain, uint16_t tid,
         if (t->layout != layout)
             e->st.templates_changed++;
         t->layout = layout;
-        t->rec_len = record_length(rec, len, is_options);
+        t->min_len = min_len;
+        t->rec_len = rec_len;
         t->is_options = (uint8_t)is_options;
         t->seen_ms = e->now_ms;
-        return 0;
+        return HS_SCAN_KEEP;
     }
     if (adds_too_many_elements(e, rec, len, is_options))
-        return 1;
+        return HS_SCAN_REFUSE;
     hs_tmpl_entry *t = tmpl_add(e);
     if (!t)
-        return 1;
-    *t = (hs_tmpl_entry){domain, tid, (uint8_t)is_options, layout,
-                         record_length(rec, len, is_options), e->now_ms};
-    return 0;
+        return HS_SCAN_REFUSE;
+    *t = (hs_tmpl_entry){domain, tid, (uint8_t)is_options, layout, min_len,
+                         rec_len, e->now_ms};
+    return HS_SCAN_KEEP;
 }
 
 static void on_withdraw(void *ctx, uint32_t domain, uint16_t tid)
@@ -305,21 +360,30 @@ static void on_withdraw(void *ctx, uint32_t domain, uint16_t tid)
     }
 }
 
-/* Counts the records of the set (libfixbuf reads as many as fit whole),
- * so the decode loop can stop after the last one instead of asking
- * libfixbuf for another and paying for its end-of-message GError. */
-static void on_data_set(void *ctx, uint32_t domain, uint16_t tid, size_t len)
+/* A data set too short for one record is stripped: libfixbuf, given two
+ * such sets in a row, reads a whole record from the second one past the
+ * end of the message (found by fuzz_datagram). The records of the others
+ * are counted (libfixbuf reads as many as fit whole), so the decode loop
+ * can stop after the last one instead of asking libfixbuf for another and
+ * paying for its end-of-message GError. */
+static int on_data_set(void *ctx, uint32_t domain, uint16_t tid,
+                       size_t body_len)
 {
     hs_exporter *e = ctx;
     int i = tmpl_find(e, domain, tid);
     if (i < 0) {
         e->st.unknown_template_sets++;
         e->msg_unknown = 1;
-    } else if (e->tmpls[i].rec_len == 0) {
-        e->msg_varlen = 1;
-    } else {
-        e->msg_records += (uint32_t)(len / e->tmpls[i].rec_len);
+        return 0;
     }
+    const hs_tmpl_entry *t = &e->tmpls[i];
+    if (body_len < t->min_len)
+        return 1;
+    if (t->rec_len == 0)
+        e->msg_varlen = 1;
+    else
+        e->msg_records += (uint32_t)(body_len / t->rec_len);
+    return 0;
 }
 
 static const hs_scan_ops scan_ops = {on_template, on_withdraw, on_data_set};
@@ -346,7 +410,7 @@ static void set_fb_sequence(hs_domain_state *ds, uint8_t *msg)
 }
 
 /* After a message: libfixbuf advanced its expectation by the records it
- * read only if it reached the end of the message (eom). */
+ * read, but only when it reached the end of the message (complete). */
 static void finish_sequence(hs_exporter *e, hs_domain_state *ds, uint32_t seq,
                             uint32_t fb_seq_sent, uint32_t records, int is_v9,
                             int eom, int failed)
@@ -428,12 +492,22 @@ static int read_record(msg_ctx *m)
     hs_rec_kind kind = info ? info->kind : HS_REC_IGNORE;
     _Alignas(8) uint8_t rec[HS_FBREC_MAX];
     size_t len = sizeof(rec);
+    uint32_t events = e->tmpl_events;
     if (!fBufSetInternalTemplate(e->fbuf, info ? info->int_tid : HS_TID_IGNORE,
                                  &err) ||
         !fBufNext(e->fbuf, rec, &len, &err)) {
         g_clear_error(&err);
         return -1;
     }
+    /* fBufNext skips a data set too short for one record by itself and
+     * reads from the next one, past any template set in between: the record
+     * may then be of another template than t, or t (and info) may have been
+     * replaced and freed. Such a record cannot be trusted, nor the rest of
+     * the message (found by fuzz_datagrams). */
+    uint16_t read_tid;
+    if (e->tmpl_events != events ||
+        !fBufGetCollectionTemplate(e->fbuf, &read_tid) || read_tid != ext_tid)
+        return -1;
     if (kind == HS_REC_FLOW) {
         emit_flow(m, rec, info);
     } else if (kind == HS_REC_OPTIONS) {

@@ -31,7 +31,8 @@ typedef struct hs_tmpl_entry {
     uint16_t tid;
     uint8_t is_options;
     uint32_t layout;                /* hash of the field specifiers */
-    uint32_t rec_len;               /* bytes of a record; 0: variable */
+    uint32_t min_len;               /* bytes of its shortest record */
+    uint32_t rec_len;               /* bytes of every record; 0: variable */
     uint64_t seen_ms;
 } hs_tmpl_entry;
 
@@ -69,6 +70,7 @@ typedef struct hs_exporter {
     uint64_t last_seen_ms;
     uint64_t now_ms;                /* arrival time of the current message */
     int msg_unknown;                /* current message had unknown sets */
+    uint32_t tmpl_events;           /* templates libfixbuf added or freed */
     int msg_templates;              /* ... template or withdrawal records */
     int msg_varlen;                 /* ... sets of variable-length records */
     uint32_t msg_records;           /* ... records in sets we can count */

@@ -88,8 +88,12 @@ static uint32_t flow_fields(uint32_t have)
     have = keep_first(have, end, 4);
     have = keep_first(have, pkts, 2);
     have = keep_first(have, bytes, 2);
+    /* One complete pair gives the addresses; a lone half of the other
+     * family must not be mistaken for it (it has no partner to read). */
     if ((have & v4_pair) == v4_pair)
         have &= ~v6_pair;
+    else
+        have &= ~v4_pair;
     if (!(have & (B(HS_F_START_UP) | B(HS_F_END_UP))))
         have &= ~B(HS_F_INIT_MS);
     return have & ~(rate_fields & ~B(HS_F_SAMPLING));

@@ -89,10 +89,11 @@ static size_t scan_template_set(scan *s, size_t set_off, int is_options)
             s->res->bad_templates++;
             break;
         }
-        int refused = valid && s->ops->on_template(s->ctx, domain, tid, rec,
-                                                   rlen, is_options);
-        if (!valid || refused) {
-            if (!valid)
+        int verdict = valid ? s->ops->on_template(s->ctx, domain, tid, rec,
+                                                  rlen, is_options)
+                            : HS_SCAN_INVALID;
+        if (verdict != HS_SCAN_KEEP) {
+            if (verdict == HS_SCAN_INVALID)
                 s->res->bad_templates++;
             else
                 s->res->refused++;
@@ -137,8 +138,10 @@ int hs_ipfix_scan(uint8_t *msg, size_t *len, const hs_scan_ops *ops,
         if (id == HS_IPFIX_SET_TEMPLATE || id == HS_IPFIX_SET_OPTIONS) {
             off += scan_template_set(&s, off, id == HS_IPFIX_SET_OPTIONS);
         } else if (id >= HS_MIN_DATA_SET) {
-            ops->on_data_set(ctx, res->domain, id, slen - HS_SET_HDR_LEN);
-            off += slen;
+            if (ops->on_data_set(ctx, res->domain, id, slen - HS_SET_HDR_LEN))
+                cut(&s, off, slen);
+            else
+                off += slen;
         } else {
             cut(&s, off, slen); /* reserved set ID: libfixbuf would abort */
         }

@@ -16,16 +16,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum { HS_SCAN_KEEP = 0, HS_SCAN_REFUSE = 1, HS_SCAN_INVALID = 2 };
+
 typedef struct hs_scan_ops {
     /* A valid template record (rec points at its template ID). Return 0 to
-     * keep it for libfixbuf, non-zero to strip it. */
+     * keep it for libfixbuf, HS_SCAN_REFUSE or HS_SCAN_INVALID to strip it
+     * (counted as refused or as a bad template). */
     int (*on_template)(void *ctx, uint32_t domain, uint16_t tid,
                        const uint8_t *rec, size_t rec_len, int is_options);
     /* A withdrawal: tid is a template ID, or 2 / 3 for "all templates" /
      * "all options templates" of the domain. Always stripped. */
     void (*on_withdraw)(void *ctx, uint32_t domain, uint16_t tid);
-    /* A data set of len bytes (header excluded) for template tid. */
-    void (*on_data_set)(void *ctx, uint32_t domain, uint16_t tid, size_t len);
+    /* A data set that references template tid, with body_len bytes of
+     * records. Return 0 to keep it, non-zero to strip it (it cannot hold
+     * one record of its template). */
+    int (*on_data_set)(void *ctx, uint32_t domain, uint16_t tid,
+                       size_t body_len);
 } hs_scan_ops;
 
 typedef struct hs_scan_result {

@@ -73,13 +73,6 @@ typedef struct scratch {
     size_t n, cap, size;
 } scratch;
 
-/* Entry i of a scratch array (its data may still be NULL when i == n == 0,
- * and NULL + 0 is not valid C). */
-static void *scratch_at(const scratch *s, size_t i)
-{
-    return s->data ? (unsigned char *)s->data + i * s->size : NULL;
-}
-
 static void *scratch_push(scratch *s)
 {
     if (s->n == s->cap) {
@@ -91,6 +84,13 @@ static void *scratch_push(scratch *s)
         s->cap = cap;
     }
     return (unsigned char *)s->data + s->n++ * s->size;
+}
+
+/* Entry i of s; NULL while s has no storage yet (an empty first array or
+ * object): arithmetic on a null pointer is undefined, even adding 0. */
+static void *scratch_at(const scratch *s, size_t i)
+{
+    return s->data ? (unsigned char *)s->data + i * s->size : NULL;
 }
 
 typedef struct parser {

@@ -708,6 +708,163 @@ static void test_ipv6_and_vendor_fields(void **state)
     hs_collector_free(c);
 }
 
+/* Found by fuzz_datagram (a read past the datagram inside libfixbuf): a
+ * field longer than its element's fixed size, here a 257-byte
+ * flowEndReason (1 byte). The template is stripped as bad; its data sets
+ * are unknown. Shorter encodings (4-byte counters) stay valid. */
+static void test_field_longer_than_its_element(void **state)
+{
+    (void)state;
+    hs_collector *c = new_collector(NULL);
+    tu_msg *m = malloc(sizeof(*m));
+    tu_msg_begin_ipfix(m, 1700000000, 0, 0);
+    tu_set_begin(m, 2);
+    tu_put16(m, 256);
+    tu_put16(m, 4);
+    tu_put16(m, 8);
+    tu_put16(m, 4);
+    tu_put16(m, 12);
+    tu_put16(m, 4);
+    tu_put16(m, 136);
+    tu_put16(m, 257);
+    tu_put16(m, 2);
+    tu_put16(m, 4);
+    tu_set_end(m);
+    for (int set = 0; set < 3; set++) {
+        tu_set_begin(m, 256);
+        for (int i = 0; i < (set == 0 ? 504 : 84); i++)
+            tu_put8(m, (uint8_t)i);
+        tu_set_end(m);
+    }
+    tu_msg_end(m);
+    assert_int_equal(feed(c, src1(), m), 0);
+    hs_exporter_stats st = totals(c);
+    assert_int_equal(st.bad_templates, 1);
+    assert_int_equal(st.templates, 0);
+    assert_int_equal(st.unknown_template_sets, 3);
+    assert_int_equal(n_captured, 0);
+    free(m);
+    hs_collector_free(c);
+}
+
+/* Found by fuzz_datagram (a use after free): a data set too short for one
+ * record, then a template set refreshing its template, then a record.
+ * libfixbuf skipped the short set inside the record read, replacing (and
+ * freeing) the template whose description the read was set up with. Such
+ * sets hold no record and are stripped before libfixbuf sees them. */
+static void test_short_set_then_template_refresh(void **state)
+{
+    (void)state;
+    hs_collector *c = new_collector(NULL);
+    tu_msg *m = malloc(sizeof(*m));
+    tu_msg_begin_v9(m, 100000, 1700000000, 0, 0);
+    v9_template(m, 256);
+    tu_set_begin(m, 256);
+    v9_record(m, 0x64400001, 0xc6120005, 443, 1000, 2000);
+    tu_set_end(m);
+    tu_msg_end(m);
+    assert_int_equal(feed(c, src1(), m), 1);
+
+    tu_msg_begin_v9(m, 100000, 1700000000, 1, 0);
+    tu_set_begin(m, 256);
+    for (int i = 0; i < 5; i++)     /* 9 bytes: less than one record */
+        tu_put8(m, 0);
+    tu_set_end(m);
+    v9_template(m, 256);
+    tu_set_begin(m, 256);
+    v9_record(m, 0x64400002, 0xc6120005, 8883, 1000, 2000);
+    tu_set_end(m);
+    tu_msg_end(m);
+    assert_int_equal(feed(c, src1(), m), 1);
+    assert_int_equal(captured[1].src.u.v4, 0x64400002);
+    assert_int_equal(captured[1].dst_port, 8883);
+    free(m);
+    hs_collector_free(c);
+}
+
+/* Found by fuzz_datagram (a read past the datagram inside libfixbuf): a
+ * set with one record, then two sets too short for one; libfixbuf read a
+ * whole record from the last. The short sets are stripped. */
+static void test_two_short_sets_after_a_record(void **state)
+{
+    (void)state;
+    hs_collector *c = new_collector(NULL);
+    tu_msg *m = malloc(sizeof(*m));
+    tu_msg_begin_ipfix(m, 1700000000, 0, 0);
+    ipfix_v4_template(m, 256);
+    tu_set_begin(m, 256);
+    ipfix_v4_record(m, 0x64400001, 0xc6120005, 40000, 443, 6, 3, 180,
+                    1700000000000ull);
+    tu_set_end(m);
+    for (int set = 0; set < 2; set++) {
+        tu_set_begin(m, 256);
+        for (int i = 0; i < 20 + set * 10; i++)
+            tu_put8(m, 0xee);
+        tu_set_end(m);
+    }
+    tu_msg_end(m);
+    uint8_t *exact = malloc(m->len); /* so that ASan sees a read past it */
+    memcpy(exact, m->buf, m->len);
+    assert_int_equal(hs_collector_input(c, (const struct sockaddr *)src1(),
+                                        exact, m->len, 1000), 1);
+    free(exact);
+    assert_int_equal(captured[0].src.u.v4, 0x64400001);
+    assert_int_equal(totals(c).decode_errors, 0);
+    free(m);
+    hs_collector_free(c);
+}
+
+/* Found by fuzz_datagrams: a v6 template that also carries a lone
+ * sourceIPv4Address was read as IPv4, and the missing
+ * destinationIPv4Address from an offset past the record. The complete pair
+ * decides the family. (The fuzzer's address was 1 byte long: such a
+ * template is now refused as bad, only numbers may be shortened.) */
+static void test_lone_ipv4_field_in_ipv6_template(void **state)
+{
+    (void)state;
+    hs_collector *c = new_collector(NULL);
+    tu_msg *m = malloc(sizeof(*m));
+    static const uint16_t fields[][2] = {{27, 16}, {28, 16}, {8, 1},
+                                         {7, 2}, {11, 2}, {4, 1}};
+    for (int src_len = 1; src_len <= 4; src_len += 3) {
+        n_captured = 0;
+        tu_msg_begin_v9(m, 1000, 1700000000, 0, 0);
+        tu_set_begin(m, 0);
+        tu_put16(m, 261);
+        tu_put16(m, 6);
+        for (int i = 0; i < 6; i++) {
+            tu_put16(m, fields[i][0]);
+            tu_put16(m, fields[i][0] == 8 ? (uint16_t)src_len : fields[i][1]);
+        }
+        tu_set_end(m);
+        tu_set_begin(m, 261);
+        for (int i = 0; i < 32; i++)
+            tu_put8(m, (uint8_t)(i == 15 ? 7 : i == 31 ? 1 : i % 16 < 2 ? 0x20 : 0));
+        for (int i = 0; i < src_len; i++)
+            tu_put8(m, 10);
+        tu_put16(m, 40000);
+        tu_put16(m, 443);
+        tu_put8(m, 6);
+        tu_set_end(m);
+        tu_msg_end(m);
+        if (src_len == 1) {
+            assert_int_equal(feed(c, src1(), m), 0);
+            assert_int_equal(totals(c).bad_templates, 1);
+            continue;
+        }
+        assert_int_equal(feed(c, src1(), m), 1);
+        char buf[64];
+        assert_int_equal(captured[0].src.af, HS_AF_V6);
+        assert_string_equal(hs_ip_format(&captured[0].src, buf, sizeof(buf)),
+                            "2020::7");
+        assert_string_equal(hs_ip_format(&captured[0].dst, buf, sizeof(buf)),
+                            "2020::1");
+        assert_int_equal(captured[0].dst_port, 443);
+    }
+    free(m);
+    hs_collector_free(c);
+}
+
 /* softflowd's IPFIX: uptime-relative times, the boot time announced in an
  * options record (systemInitTimeMilliseconds), sampling by 305/306. */
 static void test_ipfix_boot_time_from_options(void **state)
@@ -833,6 +990,10 @@ int main(void)
         cmocka_unit_test(test_template_expiry_and_cap),
         cmocka_unit_test(test_exporter_and_domain_caps),
         cmocka_unit_test(test_ipv6_and_vendor_fields),
+        cmocka_unit_test(test_lone_ipv4_field_in_ipv6_template),
+        cmocka_unit_test(test_short_set_then_template_refresh),
+        cmocka_unit_test(test_two_short_sets_after_a_record),
+        cmocka_unit_test(test_field_longer_than_its_element),
         cmocka_unit_test(test_ipfix_boot_time_from_options),
         cmocka_unit_test(test_random_corruption),
     };
