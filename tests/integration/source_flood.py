@@ -7,6 +7,10 @@ push out exporters that are sending:
   sessions exist, the rest are counted as exporter_limit drops, and a busy
   exporter that keeps sending throughout still has its session and its
   records decoded;
+- one exporter sending 2 000 distinct templates against max_templates =
+  100: the rest are refused and counted, its first templates keep working;
+- records from 200 subscribers against max_subscribers = 20: the engine
+  never tracks more, and what did not fit is counted;
 - with `[collector] exporters = 10.0.0.0/8`, datagrams from 127.0.0.1 are
   dropped before any parsing and counted as not_allowed.
 """
@@ -86,6 +90,59 @@ def flood(results):
                     f"RSS grew {rss1 - rss0} KiB during the flood (< 50 MiB)"))
 
 
+def template_flood(results):
+    mport = hs_util.free_port("tcp")
+    with hs_util.temp_dir() as tmp:
+        hd = hs_collectors.HaystackdCollector(
+            tmp, extra=f"[collector]\nmax_templates = 100\n"
+                       f"[metrics]\nlisten = 127.0.0.1:{mport}\n")
+        with hd:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.connect(("127.0.0.1", hd.port))
+                s.send(message(7))  # template 256 and a record
+                for first in range(300, 2300, 20):
+                    s.send(C.ipfix_message([C.template_set(
+                        10, [(tid, C.FLOW4) for tid in range(first, first + 20)])]))
+                s.send(message(8))  # 256 is still known
+            hs_util.wait_for(lambda: metrics(mport)["haystack_collector_datagrams_total"] == 102,
+                             10, what="102 datagrams")
+            m = metrics(mport)
+            records = hd.records()
+    refused = sum(v for k, v in m.items() if k.startswith("haystack_exporter_templates_refused_total"))
+    known = sum(v for k, v in m.items() if k.startswith("haystack_exporter_templates{"))
+    results.append((known == 100 and refused == 2000 - 99,
+                    f"template flood: {known:.0f} templates kept, {refused:.0f} refused"))
+    results.append((sorted(r["sport"] for r in records) == [7, 8],
+                    "the exporter's first template still decodes after the flood"))
+
+
+def subscriber_cap(results):
+    mport = hs_util.free_port("tcp")
+    with hs_util.temp_dir() as tmp:
+        hd = hs_collectors.HaystackdCollector(
+            tmp, extra=f"[detect]\nmax_subscribers = 20\n"
+                       f"[metrics]\nlisten = 127.0.0.1:{mport}\n")
+        with hd:
+            now = int(time.time() * 1000)
+            recs = [C.encode_record(C.FLOW4, {C.SRC4: f"100.64.{i // 250}.{i % 250 + 1}",
+                                              C.DST4: "198.18.0.11", C.SPORT: 40000,
+                                              C.DPORT: 9543, C.PROTO: 6, C.PACKETS: 1,
+                                              C.OCTETS: 60, C.FLOW_START_MS: now,
+                                              C.FLOW_END_MS: now})
+                    for i in range(200)]
+            C.send_udp([C.ipfix_message([C.template_set(10, [(256, C.FLOW4)]),
+                                         C.data_set(256, recs[k:k + 20])])
+                        for k in range(0, 200, 20)], hd.port)
+            hs_util.wait_for(lambda: metrics(mport)["haystack_engine_flows_matched_total"] == 200,
+                             10, what="200 matched flows")
+            m = metrics(mport)
+            hd.records()
+    cap = m["haystack_engine_hits_dropped_cap_total"] + m["haystack_engine_evictions_cap_total"]
+    results.append((m["haystack_engine_subscribers"] <= 20 and cap >= 180,
+                    f"subscriber cap: {m['haystack_engine_subscribers']:.0f} tracked, "
+                    f"{cap:.0f} hits dropped or subscribers evicted at the cap"))
+
+
 def acl(results):
     mport = hs_util.free_port("tcp")
     with hs_util.temp_dir() as tmp:
@@ -107,6 +164,8 @@ def acl(results):
 def main():
     results = []
     flood(results)
+    template_flood(results)
+    subscriber_cap(results)
     try:
         acl(results)
     except hs_util.HarnessError as e:
