@@ -23,17 +23,19 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: haystackd [-c FILE] [-f] [-t] [-F] [-V] [-h]\n"
+            "usage: haystackd [-c FILE] [-f] [-t] [-F] [-u USER] [-V] [-h]\n"
             "  -c FILE  configuration (default " HS_CONF_DEFAULT_PATH ")\n"
             "  -f       stay in the foreground, log to stderr\n"
             "  -t       check the configuration and signatures, then exit\n"
             "  -F       print every decoded flow record as JSON on stdout\n"
+            "  -u USER  run as USER once the sockets are bound\n"
             "  -V       print the version\n"
             "  -h       this help\n");
 }
 
 typedef struct args {
     const char *conf_path;
+    const char *user;
     bool foreground, test, dump_flows;
 } args;
 
@@ -42,9 +44,10 @@ static int parse_args(int argc, char **argv, args *a)
 {
     a->conf_path = HS_CONF_DEFAULT_PATH;
     int opt;
-    while ((opt = getopt(argc, argv, "c:ftFVh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:ftFu:Vh")) != -1) {
         switch (opt) {
         case 'c': a->conf_path = optarg; break;
+        case 'u': a->user = optarg; break;
         case 'f': a->foreground = true; break;
         case 't': a->test = true; break;
         case 'F': a->dump_flows = true; break;
@@ -118,7 +121,7 @@ int main(int argc, char **argv)
         hs_log_setup(level, NULL, NULL);
     }
 
-    hs_server_opts opts = {a.conf_path, a.dump_flows};
+    hs_server_opts opts = {a.conf_path, a.dump_flows, a.user};
     hs_server *s = NULL;
     if (hs_server_new(conf, &opts, &s, err, sizeof(err)) < 0) {
         hs_log(HS_LOG_ERROR, "%s", err);

@@ -22,6 +22,7 @@
 #include "flowdump.h"
 #include "log.h"
 #include "metrics.h"
+#include "privileges.h"
 #include "promtext.h"
 #include "publisher.h"
 #include "sdnotify.h"
@@ -433,14 +434,19 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
     int rc = open_publisher(s, conf, err, errlen);
     if (rc == 0)
         rc = hs_detector_new(conf, on_detection, s, &s->detector, err, errlen);
-    if (rc == 0 && conf->state.file && *conf->state.file)
-        restore_state(s, conf->state.file);
     if (rc == 0) {
         s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
         rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;
     }
     if (rc == 0)
         rc = open_metrics(s, err, errlen);
+    /* everything privileged is done: bound sockets (ports below 1024) */
+    if (rc == 0 && opts->user)
+        rc = hs_privileges_drop(opts->user, err, errlen);
+    /* as the final user, so the file it saves at exit is its own; datagrams
+     * arriving meanwhile wait in the socket buffers */
+    if (rc == 0 && conf->state.file && *conf->state.file)
+        restore_state(s, conf->state.file);
     start_handles(s);
     if (rc < 0) {
         hs_server_free(s);

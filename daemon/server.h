@@ -13,6 +13,7 @@
 typedef struct hs_server_opts {
     const char *conf_path;
     bool dump_flows;        /* -F: every flow record as JSON on stdout */
+    const char *user;       /* -u: switch to this user once bound; NULL: stay */
 } hs_server_opts;
 
 typedef struct hs_server hs_server;
