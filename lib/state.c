@@ -672,3 +672,14 @@ int hs_state_restore(hs_engine *e, const char *path, hs_state_stats *st,
     munmap(map, (size_t)sb.st_size);
     return rc;
 }
+
+void hs_state_seal(uint8_t *buf, size_t len)
+{
+    if (len < TRAILER_LEN)
+        return;
+    crc32_table t;
+    crc32_init(&t);
+    uint32_t crc = crc32_add(&t, 0, buf, len - TRAILER_LEN);
+    for (int i = 0; i < TRAILER_LEN; i++)
+        buf[len - TRAILER_LEN + (size_t)i] = (uint8_t)(crc >> (8 * i));
+}
