@@ -50,7 +50,7 @@ struct hs_server {
     uv_timer_t tick;
     uv_timer_t watchdog;        /* systemd WatchdogSec= pings */
     uv_signal_t sigterm, sigint, sighup;
-    hs_ip cur_exporter;         /* source of the datagram being decoded */
+    hs_ip cur_exporter;         /* -F: source of the datagram being decoded */
     uint64_t reloads, reload_failures;
     bool stopping;
 };
@@ -72,8 +72,10 @@ static void on_datagram(void *ctx, const struct sockaddr *src, uint8_t *buf,
                         size_t len)
 {
     hs_server *s = ctx;
-    uint16_t port;
-    hs_ip_from_sockaddr(src, &s->cur_exporter, &port);
+    if (s->opts.dump_flows) { /* -F names each record's exporter */
+        uint16_t port;
+        hs_ip_from_sockaddr(src, &s->cur_exporter, &port);
+    }
     hs_collector_input(s->collector, src, buf, len, uv_now(&s->loop));
 }
 
