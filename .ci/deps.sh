@@ -9,6 +9,7 @@ PKGS=(
   redis-server redis-tools softflowd pmacct nfdump
   python3 python3-scapy
   clang libclang-rt-14-dev
+  gnuplot-nox
 )
 
 missing=()

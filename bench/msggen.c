@@ -98,3 +98,15 @@ void msggen_fill(msggen_msg *msgs, size_t n, msggen_proto proto, int v6,
         msgs[m].len = o.n;
     }
 }
+
+size_t msggen_data_offset(const msggen_msg *msg, msggen_proto proto)
+{
+    size_t off = proto == MSGGEN_IPFIX ? 16 : 20;
+    while (off + 4 <= msg->len && (msg->buf[off] << 8 | msg->buf[off + 1]) != 256) {
+        size_t set_len = (size_t)(msg->buf[off + 2] << 8 | msg->buf[off + 3]);
+        if (set_len < 4)
+            return msg->len;
+        off += set_len;
+    }
+    return off + 4; /* past the data set header */
+}

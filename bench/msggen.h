@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #define MSGGEN_RECORDS 25
+#define MSGGEN_V4_RECORD_LEN 45 /* src, dst, sport, dport, proto, ... */
 
 typedef enum { MSGGEN_IPFIX = 10, MSGGEN_V9 = 9 } msggen_proto;
 
@@ -26,5 +27,11 @@ typedef struct msggen_msg {
  */
 void msggen_fill(msggen_msg *msgs, size_t n, msggen_proto proto, int v6,
                  uint32_t now_s, uint32_t seed);
+
+/*
+ * Offset of the first data record of a message msggen_fill made (after the
+ * header and, in the first message, the template set).
+ */
+size_t msggen_data_offset(const msggen_msg *msg, msggen_proto proto);
 
 #endif
