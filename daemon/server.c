@@ -13,6 +13,9 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -154,10 +157,14 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 
 static void reload(hs_server *s);
 
-/* Worker thread: everything slow (file reads, parsing) happens here. */
+/* Worker thread: everything slow (file reads, parsing) happens here, at
+ * the lowest priority: when it has to share a core with the receive loop
+ * (a pinned daemon, a busy host), the loop keeps the core and the reload
+ * waits, rather than datagrams overflowing the socket buffer. */
 static void reload_parse(uv_work_t *w)
 {
     hs_server *s = w->data;
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     s->staged_conf = NULL;
     s->staged_sigs = NULL;
     if (hs_conf_load(s->opts.conf_path, &s->staged_conf, s->reload_err,
