@@ -13,10 +13,10 @@ import json
 import os
 import sys
 import time
-import urllib.request
 
 import hs_collectors
 import hs_craft as C
+import hs_metrics
 import hs_util
 
 GOOD_VALUES = {C.SRC4: "100.64.0.1", C.DST4: "198.18.0.5", C.DPORT: 443,
@@ -85,21 +85,14 @@ def cases():
 
 
 def scrape(port):
-    """Metrics as {"family:label" or "family": value}, exporters summed."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        text = r.read().decode()
+    """Metrics as {"drops:REASON" or exporter family: value}, exporters summed."""
     values = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        name, value = line.rsplit(" ", 1)
+    for name, value in hs_metrics.scrape(port).items():
         if name.startswith("haystack_collector_drops_total{reason="):
-            key = "drops:" + name.split('"')[1]
+            values["drops:" + name.split('"')[1]] = value
         elif name.startswith("haystack_exporter_"):
             key = name[len("haystack_exporter_"):].split("{")[0].removesuffix("_total")
-        else:
-            continue
-        values[key] = values.get(key, 0) + float(value)
+            values[key] = values.get(key, 0) + value
     return values
 
 

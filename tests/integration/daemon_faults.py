@@ -19,10 +19,10 @@ import shutil
 import signal
 import sys
 import time
-import urllib.request
 
 import hs_collectors
 import hs_craft as C
+import hs_metrics
 import hs_redis
 import hs_util
 
@@ -57,11 +57,7 @@ def flows_to(subscriber, targets):
 
 
 def metric(port, name):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return None
+    return hs_metrics.scrape(port).get(name)
 
 
 class Run:

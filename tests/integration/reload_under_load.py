@@ -13,23 +13,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 import hs_collectors
+import hs_metrics
 import hs_util
 
 RATE = 4000          # datagrams/s, 25 records each (an ASan build, 2 cores)
 SECONDS = 4
-
-
-def metrics(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        out = {}
-        for line in r.read().decode().splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                out[name] = float(value)
-        return out
 
 
 def main():
@@ -50,13 +40,13 @@ def main():
                 time.sleep(0.05)
             out = gen.communicate(timeout=10)[0].decode()
             sent = int(re.search(r"records=(\d+)", out).group(1)) + 25  # + template message
-            hs_util.wait_stable(lambda: metrics(mport)["haystack_collector_records_total"],
+            hs_util.wait_stable(lambda: hs_metrics.scrape(mport)["haystack_collector_records_total"],
                                 10, quiet=1.0)
-            m = metrics(mport)
+            m = hs_metrics.scrape(mport)
         finally:
             hd.process.stop(signal.SIGTERM, timeout=10)
     got = m["haystack_collector_records_total"]
-    drops = sum(v for k, v in m.items() if k.startswith("haystack_socket_kernel_drops_total"))
+    drops = hs_metrics.total(m, "haystack_socket_kernel_drops_total")
     reloads = m["haystack_reloads_total"]
     print(f"sent {sent} records, decoded {got:.0f}, kernel drops {drops:.0f}, "
           f"{hups} SIGHUPs, {reloads:.0f} reloads applied, "

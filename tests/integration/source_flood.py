@@ -19,21 +19,11 @@ import os
 import socket
 import sys
 import time
-import urllib.request
 
 import hs_collectors
+import hs_metrics
 import hs_craft as C
 import hs_util
-
-
-def metrics(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        out = {}
-        for line in r.read().decode().splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                out[name] = float(value)
-        return out
 
 
 def message(sport):
@@ -69,9 +59,9 @@ def flood(results):
                 if i % 100 == 0:  # the busy exporter keeps sending
                     busy.sendto(message(1), ("127.0.0.1", hd.port))
             busy.sendto(message(1), ("127.0.0.1", hd.port))
-            hs_util.wait_stable(lambda: metrics(mport)["haystack_collector_datagrams_total"],
+            hs_util.wait_stable(lambda: hs_metrics.scrape(mport)["haystack_collector_datagrams_total"],
                                 10, quiet=0.5)
-            m = metrics(mport)
+            m = hs_metrics.scrape(mport)
             rss1 = rss_kb(hd.process.pid)
             records = hd.records()
             busy.close()
@@ -104,12 +94,12 @@ def template_flood(results):
                     s.send(C.ipfix_message([C.template_set(
                         10, [(tid, C.FLOW4) for tid in range(first, first + 20)])]))
                 s.send(message(8))  # 256 is still known
-            hs_util.wait_for(lambda: metrics(mport)["haystack_collector_datagrams_total"] == 102,
+            hs_util.wait_for(lambda: hs_metrics.scrape(mport)["haystack_collector_datagrams_total"] == 102,
                              10, what="102 datagrams")
-            m = metrics(mport)
+            m = hs_metrics.scrape(mport)
             records = hd.records()
-    refused = sum(v for k, v in m.items() if k.startswith("haystack_exporter_templates_refused_total"))
-    known = sum(v for k, v in m.items() if k.startswith("haystack_exporter_templates{"))
+    refused = hs_metrics.total(m, "haystack_exporter_templates_refused_total")
+    known = hs_metrics.total(m, "haystack_exporter_templates")
     results.append((known == 100 and refused == 2000 - 99,
                     f"template flood: {known:.0f} templates kept, {refused:.0f} refused"))
     results.append((sorted(r["sport"] for r in records) == [7, 8],
@@ -133,9 +123,9 @@ def subscriber_cap(results):
             C.send_udp([C.ipfix_message([C.template_set(10, [(256, C.FLOW4)]),
                                          C.data_set(256, recs[k:k + 20])])
                         for k in range(0, 200, 20)], hd.port)
-            hs_util.wait_for(lambda: metrics(mport)["haystack_engine_flows_matched_total"] == 200,
+            hs_util.wait_for(lambda: hs_metrics.scrape(mport)["haystack_engine_flows_matched_total"] == 200,
                              10, what="200 matched flows")
-            m = metrics(mport)
+            m = hs_metrics.scrape(mport)
             hd.records()
     cap = m["haystack_engine_hits_dropped_cap_total"] + m["haystack_engine_evictions_cap_total"]
     results.append((m["haystack_engine_subscribers"] <= 20 and cap >= 180,
@@ -151,10 +141,10 @@ def acl(results):
                        f"[metrics]\nlisten = 127.0.0.1:{mport}\n")
         with hd:
             C.send_udp([message(3)] * 5, hd.port)
-            hs_util.wait_for(lambda: metrics(mport).get(
+            hs_util.wait_for(lambda: hs_metrics.scrape(mport).get(
                 'haystack_collector_drops_total{reason="not_allowed"}') == 5, 10,
                 what="5 not_allowed drops")
-            m = metrics(mport)
+            m = hs_metrics.scrape(mport)
             records = hd.records()
     results.append((m["haystack_collector_exporters"] == 0 and not records,
                     "datagrams from outside [collector] exporters: 5 dropped, "
