@@ -51,6 +51,7 @@ struct hs_server {
     hs_conf *bound;             /* the configuration the sockets follow */
     hs_metrics *metrics;
     uv_timer_t tick;
+    uv_timer_t sweep;           /* [detect] expire_interval */
     uv_timer_t watchdog;        /* systemd WatchdogSec= pings */
     uv_signal_t sigterm, sigint, sighup;
     hs_ip cur_exporter;         /* -F: source of the datagram being decoded */
@@ -103,8 +104,13 @@ static void on_tick(uv_timer_t *t)
 {
     hs_server *s = t->data;
     hs_collector_expire(s->collector, uv_now(&s->loop));
-    hs_detector_tick(s->detector);
     fflush(stdout);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    hs_server *s = t->data;
+    hs_detector_tick(s->detector);
 }
 
 static void publisher_closed(void *ctx)
@@ -141,6 +147,7 @@ static void close_all(hs_server *s)
     s->metrics = NULL;
     close_publisher(s); /* delivers what is queued first, briefly */
     uv_close((uv_handle_t *)&s->tick, NULL);
+    uv_close((uv_handle_t *)&s->sweep, NULL);
     uv_close((uv_handle_t *)&s->watchdog, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -217,6 +224,7 @@ static void reload_apply(uv_work_t *w, int status)
     }
     hs_conf_collector(next, &s->cconf);
     hs_collector_set_conf(s->collector, &s->cconf);
+    uv_timer_set_repeat(&s->sweep, next->detect.expire_interval_ms);
     if (s->conf != s->bound)
         hs_conf_free(s->conf);
     s->conf = next;
@@ -342,6 +350,10 @@ static void start_handles(hs_server *s)
     uv_timer_init(&s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, HS_TICK_MS, HS_TICK_MS);
+    uint64_t every = s->conf->detect.expire_interval_ms;
+    uv_timer_init(&s->loop, &s->sweep);
+    s->sweep.data = s;
+    uv_timer_start(&s->sweep, on_sweep, every, every);
     start_watchdog(s);
     uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
     int nums[] = {SIGTERM, SIGINT, SIGHUP};

@@ -118,6 +118,7 @@ def main():
         seen = build_capture(pcap, domains, signatures)
         mmdb = os.path.join(hs_util.env_path("HS_SHARED_DIR"), "testdata", "mmdb")
         extra = (f"[detect]\nwindow = {WINDOW_S}s\nmin_domains = {MIN_DOMAINS}\n"
+                 "expire_interval = 1s\n"
                  "[output]\nstdout = true\n"
                  f"[enrich]\nasn_db = {mmdb}/GeoLite2-ASN-Test.mmdb\n"
                  f"country_db = {mmdb}/GeoLite2-Country-Test.mmdb\n")
