@@ -309,6 +309,9 @@ static int open_metrics(hs_server *s, char *err, size_t errlen)
 static int open_listeners(hs_server *s, char *err, size_t errlen)
 {
     const hs_conf *c = s->conf;
+    if (c->collector.workers != 1)
+        hs_log(HS_LOG_INFO, "workers = %u: this version receives and detects "
+               "on one thread", (unsigned)c->collector.workers);
     s->udp = calloc(c->collector.n_listen, sizeof(*s->udp));
     if (!s->udp)
         return -ENOMEM;
