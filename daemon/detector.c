@@ -1,5 +1,10 @@
 /*
  * detector.c - signature set + engine + event formatting (see detector.h).
+ *
+ * The detector owns what a reload replaces together (signature set,
+ * MaxMind databases, per-signature counters) and the engine that outlives
+ * reloads. Events are formatted once here, enrichment included, so every
+ * output (stdout, Redis) sends the same bytes.
  */
 #include "detector.h"
 
@@ -35,7 +40,7 @@ struct hs_detector {
     char *sig_path;
     hs_detection_fn fn;
     void *ctx;
-    uint64_t wall_ms;           /* host clock, refreshed every tick */
+    uint64_t wall_ms;           /* host clock, refreshed every sweep */
     uint64_t flows_future;      /* dropped: too far ahead of wall_ms */
     uint64_t events_too_long;
     uint64_t enrich_errors;     /* lookups in a corrupt database region */
