@@ -24,26 +24,10 @@ import hs_collectors
 import hs_craft as C
 import hs_metrics
 import hs_redis
+import hs_signatures
 import hs_util
 
 SIG = "firetv_cat"
-
-
-def endpoints(sigfile, sig_id, n):
-    with open(sigfile) as f:
-        doc = json.load(f)
-    domains = {d["name"]: d for d in doc["domains"]}
-    sig = next(s for s in doc["signatures"] if s["id"] == sig_id)
-    out = []
-    for name in sig["domains"]:
-        for e in domains[name]["endpoints"]:
-            addr = e["prefix"].split("/")[0]
-            if ":" not in addr and e.get("ports"):
-                out.append((addr, e["ports"][0]))
-                break
-        if len(out) == n:
-            return out
-    raise RuntimeError(f"{sig_id}: fewer than {n} IPv4 endpoints")
 
 
 def flows_to(subscriber, targets):
@@ -86,7 +70,7 @@ def main():
         shutil.copy(os.path.join(src, "conf", "signatures.json"), sigfile)
         asn_db = os.path.join(tmp, "asn.mmdb")
         shutil.copy(os.path.join(shared, "testdata", "mmdb", "GeoLite2-ASN-Test.mmdb"), asn_db)
-        targets = endpoints(sigfile, SIG, 2)
+        targets = hs_signatures.endpoints(sigfile, SIG, 2)
         mport = hs_util.free_port("tcp")
         with hs_redis.RedisServer(tmp) as redis:
             extra = (f"[detect]\nmin_domains = 2\nwindow = 1h\n"

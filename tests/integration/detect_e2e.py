@@ -19,50 +19,19 @@ events on its stdout must be exactly the ones the rule predicts:
 """
 
 import datetime
-import json
 import os
 import sys
 
-from scapy.all import IP, IPv6, TCP, Ether, wrpcap
+from scapy.all import wrpcap
 
 import hs_collectors
 import hs_exporters
+import hs_signatures
 import hs_util
 
 T0 = 1790000000.0  # event time of the first conversations (unix s)
 WINDOW_S = 3600
 MIN_DOMAINS = 2
-
-
-def load_signatures(path):
-    with open(path) as f:
-        doc = json.load(f)
-    domains = {d["name"]: d for d in doc["domains"]}
-    return domains, doc["signatures"]
-
-
-def endpoint(domain, family):
-    """An (address, port) of the domain's endpoints in that family."""
-    for e in domain["endpoints"]:
-        addr = e["prefix"].split("/")[0]
-        if (":" in addr) == (family == 6) and e.get("ports"):
-            return addr, e["ports"][0]
-    return None
-
-
-def conversation(client, server, dport, t, sport):
-    """A complete TCP conversation (SYN .. FIN) at event time t."""
-    l3 = IPv6 if ":" in client else IP
-    pkts = []
-    for i, flags in enumerate(["S", "SA", "A", "PA", "FA", "A"]):
-        up = i % 2 == 0
-        src, dst = (client, server) if up else (server, client)
-        sp, dp = (sport, dport) if up else (dport, sport)
-        p = (Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-             / l3(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=flags))
-        p.time = t + i * 0.05
-        pkts.append(p)
-    return pkts
 
 
 def expected_detections(signatures, seen_by_sub):
@@ -79,26 +48,26 @@ def expected_detections(signatures, seen_by_sub):
 
 def build_capture(path, domains, signatures):
     by_id = {s["id"]: s for s in signatures}
-    full = [d for d in by_id["firetv_cat"]["domains"] if endpoint(domains[d], 4)][:5]
-    v6 = [d for d in by_id["echo_cat"]["domains"] if endpoint(domains[d], 6)][:2]
+    full = [d for d in by_id["firetv_cat"]["domains"] if hs_signatures.endpoint(domains[d], 4)][:5]
+    v6 = [d for d in by_id["echo_cat"]["domains"] if hs_signatures.endpoint(domains[d], 6)][:2]
     plan = []  # (client, domain name or None, server, port)
     for d in full:
-        plan.append(("100.64.1.1",) + (d,) + endpoint(domains[d], 4))
-        plan.append(("89.160.20.112",) + (d,) + endpoint(domains[d], 4))
-    plan.append(("100.64.1.2", full[0]) + endpoint(domains[full[0]], 4))
+        plan.append(("100.64.1.1",) + (d,) + hs_signatures.endpoint(domains[d], 4))
+        plan.append(("89.160.20.112",) + (d,) + hs_signatures.endpoint(domains[d], 4))
+    plan.append(("100.64.1.2", full[0]) + hs_signatures.endpoint(domains[full[0]], 4))
     for shared in ("198.18.0.9", "198.18.0.187", "198.18.200.200"):
         plan.append(("100.64.1.3", None, shared, 443))  # shared, or nobody's
-    plan.append(("2001:db8:1:100::1", v6[0]) + endpoint(domains[v6[0]], 6))
-    plan.append(("2001:db8:1:1ff::2", v6[1]) + endpoint(domains[v6[1]], 6))
+    plan.append(("2001:db8:1:100::1", v6[0]) + hs_signatures.endpoint(domains[v6[0]], 6))
+    plan.append(("2001:db8:1:1ff::2", v6[1]) + hs_signatures.endpoint(domains[v6[1]], 6))
     pkts, seen = [], {}
     for i, (client, dom, server, port) in enumerate(plan):
-        pkts += conversation(client, server, port, T0 + i, 40000 + i)
+        pkts += hs_signatures.conversation(client, server, port, T0 + i, 40000 + i)
         if dom:
             sub = "2001:db8:1:100::/56" if ":" in client else client
             seen.setdefault(sub, set()).add(dom)
     # three hours later, someone else: moves event time past every window
-    late = endpoint(domains[full[0]], 4)
-    pkts += conversation("100.64.9.9", late[0], late[1], T0 + 3 * 3600, 50000)
+    late = hs_signatures.endpoint(domains[full[0]], 4)
+    pkts += hs_signatures.conversation("100.64.9.9", late[0], late[1], T0 + 3 * 3600, 50000)
     seen.setdefault("100.64.9.9", set()).add(full[0])
     pkts.sort(key=lambda p: p.time)
     wrpcap(path, pkts)
@@ -111,7 +80,7 @@ def main():
         print(f"SKIP: not installed: {' '.join(missing)}")
         return 77
     sigfile = os.path.join(hs_util.env_path("HS_SRC_DIR"), "conf", "signatures.json")
-    domains, signatures = load_signatures(sigfile)
+    domains, signatures = hs_signatures.load(sigfile)
     failures = []
     with hs_util.temp_dir() as tmp:
         pcap = os.path.join(tmp, "iot.pcap")

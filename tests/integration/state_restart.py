@@ -14,56 +14,25 @@ file is refused with a clear message while the daemon starts anyway.
   fresh state at SIGTERM.
 """
 
-import json
 import os
 import struct
 import sys
 
-from scapy.all import IP, TCP, Ether, wrpcap
+from scapy.all import wrpcap
 
 import hs_collectors
 import hs_exporters
+import hs_signatures
 import hs_util
 
 T0 = 1790000000.0
 SIGNATURE = "firetv_cat"
 
 
-def conversation(client, server, dport, t, sport):
-    pkts = []
-    for i, flags in enumerate(["S", "SA", "A", "PA", "FA", "A"]):
-        up = i % 2 == 0
-        src, dst = (client, server) if up else (server, client)
-        sp, dp = (sport, dport) if up else (dport, sport)
-        p = (Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-             / IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=flags))
-        p.time = t + i * 0.05
-        pkts.append(p)
-    return pkts
-
-
-def endpoints(sigfile):
-    """IPv4 (address, port) of three domains of SIGNATURE."""
-    with open(sigfile) as f:
-        doc = json.load(f)
-    domains = {d["name"]: d for d in doc["domains"]}
-    sig = next(s for s in doc["signatures"] if s["id"] == SIGNATURE)
-    out = []
-    for name in sig["domains"]:
-        for e in domains[name]["endpoints"]:
-            addr = e["prefix"].split("/")[0]
-            if ":" not in addr and e.get("ports"):
-                out.append((addr, e["ports"][0]))
-                break
-    if len(out) < 3:
-        raise hs_util.HarnessError(f"{SIGNATURE}: fewer than 3 IPv4 endpoints")
-    return out[:3]
-
-
 def capture(path, plan, t):
     pkts = []
     for i, (client, (server, port)) in enumerate(plan):
-        pkts += conversation(client, server, port, t + i, 40000 + i)
+        pkts += hs_signatures.conversation(client, server, port, t + i, 40000 + i)
     wrpcap(path, pkts)
 
 
@@ -98,7 +67,7 @@ def main():
         print(f"SKIP: not installed: {' '.join(missing)}")
         return 77
     sigfile = os.path.join(hs_util.env_path("HS_SRC_DIR"), "conf", "signatures.json")
-    e1, e2, e3 = endpoints(sigfile)
+    e1, e2, e3 = hs_signatures.endpoints(sigfile, SIGNATURE, 3)
     failures = []
 
     def check(cond, what, run=None):
