@@ -9,10 +9,7 @@ translator), a withdrawal followed by data (an endless loop in libfixbuf
 unguarded), and a template ID reused with another layout.
 """
 
-import json
-import os
 import sys
-import time
 
 import hs_collectors
 import hs_craft as C

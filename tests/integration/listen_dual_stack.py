@@ -4,7 +4,6 @@ and IPv6 at once (the same port on 127.0.0.1 and [::1]): a datagram sent to
 each is decoded, and the exporter address of each record is the sender's.
 """
 
-import os
 import sys
 import time
 

@@ -10,7 +10,6 @@ reconnected, and closing while Redis is away ends on time and says what was
 lost. The driver runs under ASan, so every clean exit also means no leak.
 """
 
-import json
 import sys
 import time
 

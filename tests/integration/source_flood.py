@@ -15,7 +15,6 @@ push out exporters that are sending:
   dropped before any parsing and counted as not_allowed.
 """
 
-import os
 import socket
 import sys
 import time
