@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config
   libuv1-dev libfixbuf-dev libhiredis-dev libmaxminddb-dev libcmocka-dev
   redis-server redis-tools softflowd pmacct nfdump
-  python3 python3-scapy
+  python3 python3-scapy curl systemd
   clang libclang-rt-14-dev
   gnuplot-nox
 )
