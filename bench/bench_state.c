@@ -126,7 +126,7 @@ int main(int argc, char **argv)
     char err[512];
     hs_state_stats st;
     double t = wall_s();
-    if (hs_state_save(a, path, &st, err, sizeof(err)) < 0) {
+    if (hs_state_save(&a, 1, path, &st, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
            (double)st.subscribers / save_s, (double)st.bytes / 1048576 / save_s);
 
     t = wall_s();
-    int rc = hs_state_restore(b, path, &st, err, sizeof(err));
+    int rc = hs_state_restore(&b, 1, path, &st, err, sizeof(err));
     double load_s = wall_s() - t;
     unlink(path);
     if (rc < 0) {

@@ -209,9 +209,15 @@ static int names_len(const hs_sigset *s, uint64_t *len)
     return 0;
 }
 
-static void write_all(writer *w, hs_engine *e, const header *h)
+/* The engines a file covers (state.h). */
+typedef struct shard_set {
+    hs_engine *const *e;
+    size_t n;
+} shard_set;
+
+static void write_all(writer *w, const shard_set *sh, const header *h)
 {
-    const hs_sigset *s = hs_engine_sigset(e);
+    const hs_sigset *s = hs_engine_sigset(sh->e[0]);
     put(w, MAGIC, sizeof(MAGIC));
     put_le(w, h->version, 4);
     put_le(w, h->flags, 4);
@@ -226,7 +232,8 @@ static void write_all(writer *w, hs_engine *e, const header *h)
         put_name(w, hs_sigset_domain(s, i)->name);
     for (uint32_t i = 0; i < h->n_sigs; i++)
         put_name(w, hs_sigset_sig(s, i)->id);
-    hs_engine_foreach(e, put_sub, w);
+    for (size_t i = 0; i < sh->n; i++)
+        hs_engine_foreach(sh->e[i], put_sub, w);
     flush(w);
     put_le(w, w->crc, 4);
     flush(w);
@@ -254,7 +261,7 @@ static void sync_dir(const char *path)
     }
 }
 
-static int write_file(writer *w, hs_engine *e, const header *h,
+static int write_file(writer *w, const shard_set *sh, const header *h,
                       const char *tmp)
 {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -266,7 +273,7 @@ static int write_file(writer *w, hs_engine *e, const header *h,
         close(fd);
         return rc;
     }
-    write_all(w, e, h);
+    write_all(w, sh, h);
     int rc = 0;
     if (fflush(w->f) != 0 || ferror(w->f) || fsync(fd) != 0)
         rc = errno ? -errno : -EIO;
@@ -277,17 +284,31 @@ static int write_file(writer *w, hs_engine *e, const header *h,
     return rc;
 }
 
-int hs_state_save(hs_engine *e, const char *path, hs_state_stats *st,
-                  char *err, size_t errlen)
+/* The latest event time any shard has seen. */
+static uint64_t watermark_of(const shard_set *sh)
 {
+    uint64_t wm = 0;
+    for (size_t i = 0; i < sh->n; i++) {
+        hs_engine_counters c;
+        hs_engine_get_counters(sh->e[i], &c);
+        wm = c.watermark_ms > wm ? c.watermark_ms : wm;
+    }
+    return wm;
+}
+
+int hs_state_save(hs_engine *const *shards, size_t n_shards,
+                  const char *path, hs_state_stats *st, char *err,
+                  size_t errlen)
+{
+    const shard_set sh = {shards, n_shards};
+    const hs_engine *e = sh.e[0];
     const hs_sigset *s = hs_engine_sigset(e);
-    hs_engine_counters c;
     memset(st, 0, sizeof(*st));
-    hs_engine_foreach(e, count_sub, st);   /* also ends a reload's moves */
-    hs_engine_get_counters(e, &c);
+    for (size_t i = 0; i < sh.n; i++)  /* also ends a reload's moves */
+        hs_engine_foreach(sh.e[i], count_sub, st);
     header h = {.version = HS_STATE_VERSION,
                 .bucket_ms = hs_engine_bucket_ms(e),
-                .watermark_ms = c.watermark_ms,
+                .watermark_ms = watermark_of(&sh),
                 .v6_plen = hs_engine_match_conf(e)->ipv6_prefix_len,
                 .n_domains = hs_sigset_n_domains(s),
                 .n_sigs = hs_sigset_n_sigs(s),
@@ -313,7 +334,7 @@ int hs_state_save(hs_engine *e, const char *path, hs_state_stats *st,
         return -ENOMEM;
     }
     crc32_init(&w->crc_tab);
-    int rc = write_file(w, e, &h, tmp);
+    int rc = write_file(w, &sh, &h, tmp);
     free(w);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -errno;
@@ -556,14 +577,15 @@ static void view_of(reader *r, const sub_rec *s, const int32_t *dmap,
 }
 
 /* Pass 2: hands every subscriber to the engine. */
-static int apply_subs(reader r, const header *h, hs_engine *e,
+static int apply_subs(reader r, const header *h, const shard_set *sh,
                       const int32_t *dmap, const int32_t *smap,
                       hs_state_stats *st)
 {
     scratch *sc = malloc(sizeof(*sc));
     if (!sc)
         return -ENOMEM;
-    hs_engine_advance(e, h->watermark_ms);
+    for (size_t i = 0; i < sh->n; i++)
+        hs_engine_advance(sh->e[i], h->watermark_ms);
     int rc = 0;
     for (uint32_t i = 0; i < h->n_subs && rc == 0; i++) {
         sub_rec s;
@@ -572,6 +594,7 @@ static int apply_subs(reader r, const header *h, hs_engine *e,
         size_t next = r.off;
         view_of(&r, &s, dmap, smap, sc, &v, st);
         r.off = next;
+        hs_engine *e = sh->e[hs_subscriber_shard(&v.subscriber, (unsigned)sh->n)];
         rc = hs_engine_restore(e, &v, h->bucket_ms);
         if (rc == 0) {
             st->subscribers++;
@@ -587,10 +610,10 @@ static int apply_subs(reader r, const header *h, hs_engine *e,
     return rc;
 }
 
-static int restore_body(reader *r, const header *h, hs_engine *e,
+static int restore_body(reader *r, const header *h, const shard_set *sh,
                         hs_state_stats *st)
 {
-    const hs_sigset *s = hs_engine_sigset(e);
+    const hs_sigset *s = hs_engine_sigset(sh->e[0]);
     int32_t *dmap = malloc(((size_t)h->n_domains + 1) * sizeof(*dmap));
     int32_t *smap = malloc(((size_t)h->n_sigs + 1) * sizeof(*smap));
     char *name = malloc(NAME_MAX_LEN + 1);
@@ -600,29 +623,30 @@ static int restore_body(reader *r, const header *h, hs_engine *e,
                     check_subs(*r, h) < 0))
         rc = -EINVAL;
     if (rc == 0)
-        rc = apply_subs(*r, h, e, dmap, smap, st);
+        rc = apply_subs(*r, h, sh, dmap, smap, st);
     free(dmap);
     free(smap);
     free(name);
     return rc;
 }
 
-int hs_state_restore_buf(hs_engine *e, const char *name, const uint8_t *buf,
-                         size_t len, hs_state_stats *st, char *err,
-                         size_t errlen)
+int hs_state_restore_buf(hs_engine *const *shards, size_t n_shards,
+                         const char *name, const uint8_t *buf, size_t len,
+                         hs_state_stats *st, char *err, size_t errlen)
 {
+    const shard_set sh = {shards, n_shards};
     header h = {0};
     memset(st, 0, sizeof(*st));
     st->bytes = len;
     int rc = check_envelope(name, buf, len, &h, err, errlen);
     if (rc == 0)
-        rc = check_header(name, &h, len, e, err, errlen);
+        rc = check_header(name, &h, len, sh.e[0], err, errlen);
     if (rc < 0)
         return rc;
     st->bucket_ms = h.bucket_ms;
     st->watermark_ms = h.watermark_ms;
     reader r = {buf, len - TRAILER_LEN, HEADER_LEN};
-    rc = restore_body(&r, &h, e, st);
+    rc = restore_body(&r, &h, &sh, st);
     if (rc == -EINVAL)
         fail(err, errlen, name, "corrupt: a count or reference is out of "
                                 "range");
@@ -631,8 +655,9 @@ int hs_state_restore_buf(hs_engine *e, const char *name, const uint8_t *buf,
     return rc;
 }
 
-int hs_state_restore(hs_engine *e, const char *path, hs_state_stats *st,
-                     char *err, size_t errlen)
+int hs_state_restore(hs_engine *const *shards, size_t n_shards,
+                     const char *path, hs_state_stats *st, char *err,
+                     size_t errlen)
 {
     memset(st, 0, sizeof(*st));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -655,8 +680,8 @@ int hs_state_restore(hs_engine *e, const char *path, hs_state_stats *st,
     }
     if (sb.st_size == 0) {       /* mmap refuses empty files */
         close(fd);
-        return hs_state_restore_buf(e, path, (const uint8_t *)"", 0, st, err,
-                                    errlen);
+        return hs_state_restore_buf(shards, n_shards, path,
+                                    (const uint8_t *)"", 0, st, err, errlen);
     }
     /* Mapped, not read: a state of millions of subscribers is not
      * duplicated in memory while it is restored. */
@@ -667,8 +692,8 @@ int hs_state_restore(hs_engine *e, const char *path, hs_state_stats *st,
         fail(err, errlen, path, "%s", strerror(-rc));
         return rc;
     }
-    int rc = hs_state_restore_buf(e, path, map, (size_t)sb.st_size, st, err,
-                                  errlen);
+    int rc = hs_state_restore_buf(shards, n_shards, path, map,
+                                  (size_t)sb.st_size, st, err, errlen);
     munmap(map, (size_t)sb.st_size);
     return rc;
 }

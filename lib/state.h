@@ -37,13 +37,21 @@ typedef struct hs_state_stats {
 } hs_state_stats;
 
 /*
- * Writes every subscriber of the engine to path, atomically: path.tmp is
+ * A state file covers the engines of every worker ("shards"): one file,
+ * whatever the number of workers, each subscriber restored into the shard
+ * hs_subscriber_shard() gives it. Shards share one sigset and
+ * configuration; a single engine is the case n_shards = 1.
+ */
+
+/*
+ * Writes every subscriber of the shards to path, atomically: path.tmp is
  * written, synced and renamed over path, so a crash leaves either the old
  * file or the new one. Returns 0, or a negative errno code with
  * "PATH: what failed" in err.
  */
-int hs_state_save(hs_engine *e, const char *path, hs_state_stats *st,
-                  char *err, size_t errlen);
+int hs_state_save(hs_engine *const *shards, size_t n_shards,
+                  const char *path, hs_state_stats *st, char *err,
+                  size_t errlen);
 
 /* Whether a save to path could create its files (the directory exists
  * and is writable), so a start can warn instead of the stop failing.
@@ -51,7 +59,7 @@ int hs_state_save(hs_engine *e, const char *path, hs_state_stats *st,
 int hs_state_check_writable(const char *path, char *err, size_t errlen);
 
 /*
- * Reads path into a fresh engine (saved subscribers already present are
+ * Reads path into fresh shards (saved subscribers already present are
  * counted in dropped_invalid). A missing file is not an error: it returns
  * 0 with st->missing set. Otherwise returns 0, -EINVAL for a file that is
  * not a state file or is damaged, -ENOTSUP for another format version or
@@ -59,11 +67,13 @@ int hs_state_check_writable(const char *path, char *err, size_t errlen);
  * or -ENXIO when path is not a regular file, -errno when it cannot be
  * read; err says "PATH: why" (see state.c).
  */
-int hs_state_restore(hs_engine *e, const char *path, hs_state_stats *st,
+int hs_state_restore(hs_engine *const *shards, size_t n_shards,
+                     const char *path, hs_state_stats *st,
                      char *err, size_t errlen);
 
 /* The same from len bytes at buf (any bytes); name is used in messages. */
-int hs_state_restore_buf(hs_engine *e, const char *name, const uint8_t *buf,
+int hs_state_restore_buf(hs_engine *const *shards, size_t n_shards,
+                         const char *name, const uint8_t *buf,
                          size_t len, hs_state_stats *st, char *err,
                          size_t errlen);
 

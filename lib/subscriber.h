@@ -31,6 +31,14 @@ void hs_subscriber_from_ip(const hs_ip *ip, unsigned v6_plen,
 /* A well-mixed hash of the key, for tables and for partitioning. */
 uint64_t hs_subscriber_hash(const hs_subscriber *s);
 
+/* Which of n shards (workers) owns a subscriber. The hash's high half:
+ * tables index by its low bits, and each shard must still fill its whole
+ * table. */
+static inline unsigned hs_subscriber_shard(const hs_subscriber *s, unsigned n)
+{
+    return (unsigned)(((hs_subscriber_hash(s) >> 32) * n) >> 32);
+}
+
 static inline bool hs_subscriber_equal(const hs_subscriber *a,
                                        const hs_subscriber *b)
 {

@@ -70,7 +70,7 @@ static void write_seed(const char *path)
     }
     char err[256];
     hs_state_stats st;
-    int rc = hs_state_save(e, path, &st, err, sizeof(err));
+    int rc = hs_state_save(&e, 1, path, &st, err, sizeof(err));
     if (rc < 0)
         fprintf(stderr, "%s\n", err);
     hs_engine_free(e);
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hs_engine *e = new_engine();
     char err[512];
     hs_state_stats st;
-    int rc = hs_state_restore_buf(e, "fuzz", copy, size, &st, err, sizeof(err));
+    int rc = hs_state_restore_buf(&e, 1, "fuzz", copy, size, &st, err, sizeof(err));
     hs_engine_counters c;
     hs_engine_get_counters(e, &c);
     if (rc < 0)

@@ -186,13 +186,13 @@ static void populate(fixture *f)
 static void save(fixture *f, hs_state_stats *st)
 {
     char err[256];
-    if (hs_state_save(f->eng, path, st, err, sizeof(err)) < 0)
+    if (hs_state_save(&f->eng, 1, path, st, err, sizeof(err)) < 0)
         fail_msg("save: %s", err);
 }
 
 static int restore(fixture *f, hs_state_stats *st, char *err, size_t len)
 {
-    return hs_state_restore(f->eng, path, st, err, len);
+    return hs_state_restore(&f->eng, 1, path, st, err, len);
 }
 
 static uint8_t *read_saved(size_t *len)
@@ -242,7 +242,7 @@ static void expect_refused(const uint8_t *buf, size_t len, int code,
     setup(&f, sigset_json(ABCDE, 5, true, NULL));
     hs_state_stats st;
     char err[256] = "";
-    int rc = hs_state_restore_buf(f.eng, "state.bin", buf, len, &st, err,
+    int rc = hs_state_restore_buf(&f.eng, 1, "state.bin", buf, len, &st, err,
                                   sizeof(err));
     if (rc != code || !strstr(err, msg))
         fail_msg("len %zu: got %d \"%s\", want %d \"%s\"", len, rc, err, code,
@@ -378,7 +378,7 @@ static void test_foreign_file(void **state)
     write_file(NULL, 0);
     assert_int_equal(restore(&f, &st, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "state.bin: truncated (0 bytes)"));
-    assert_int_equal(hs_state_restore(f.eng, tmpdir, &st, err, sizeof(err)),
+    assert_int_equal(hs_state_restore(&f.eng, 1, tmpdir, &st, err, sizeof(err)),
                      -EISDIR);
     assert_non_null(strstr(err, ": not a regular file"));
     teardown(&f);
@@ -612,7 +612,7 @@ static void test_unwritable_path(void **state)
     setup(&a, sigset_json(ABCDE, 5, true, NULL));
     hs_state_stats st;
     char err[256];
-    assert_int_equal(hs_state_save(a.eng, "/nonexistent/dir/state", &st, err,
+    assert_int_equal(hs_state_save(&a.eng, 1, "/nonexistent/dir/state", &st, err,
                                    sizeof(err)), -ENOENT);
     assert_non_null(strstr(err, "/nonexistent/dir/state: cannot write"));
     assert_int_equal(hs_state_check_writable("/nonexistent/dir/state", err,
@@ -675,7 +675,7 @@ static void test_resealed_mutations(void **state)
         setup(&f, sigset_json(ABCDE, 5, true, NULL));
         hs_state_stats st;
         char err[256];
-        int rc = hs_state_restore_buf(f.eng, "m", bad, len, &st, err,
+        int rc = hs_state_restore_buf(&f.eng, 1, "m", bad, len, &st, err,
                                       sizeof(err));
         if (rc < 0)
             assert_int_equal(counters(&f).subscribers, 0);
@@ -758,6 +758,87 @@ static int group_teardown(void **state)
     return rmdir(tmpdir);
 }
 
+/* Every subscriber of a shard must be one hs_subscriber_shard gives it. */
+typedef struct shard_check {
+    unsigned shard, n, seen;
+} shard_check;
+
+static int check_shard(void *ctx, const hs_sub_view *v)
+{
+    shard_check *c = ctx;
+    assert_int_equal(hs_subscriber_shard(&v->subscriber, c->n), c->shard);
+    c->seen++;
+    return 0;
+}
+
+/* "; "-separated subscribers in sorted order: shards list them apart. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *sorted(char *dumped)
+{
+    char *part[16], *save = NULL;
+    size_t n = 0;
+    for (char *p = strtok_r(dumped, ";", &save); p && n < 16;
+         p = strtok_r(NULL, ";", &save))
+        part[n++] = p + (*p == ' ');
+    qsort(part, n, sizeof(part[0]), cmp_str);
+    static char out[1024];
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s|", part[i]);
+    return out;
+}
+
+/* One engine saved, restored into two shards (workers), saved from them
+ * and restored into one again: nothing lost, each subscriber where its
+ * hash puts it, and the same state at the end. */
+static void test_shards_split_and_merge(void **state)
+{
+    (void)state;
+    fixture a, s0, s1, b;
+    setup(&a, sigset_json(ABCDE, 5, true, NULL));
+    populate(&a);
+    hs_state_stats st;
+    save(&a, &st);
+    setup(&s0, sigset_json(ABCDE, 5, true, NULL));
+    setup(&s1, sigset_json(ABCDE, 5, true, NULL));
+    hs_engine *two[2] = {s0.eng, s1.eng};
+    char err[256];
+    assert_int_equal(hs_state_restore(two, 2, path, &st, err, sizeof(err)), 0);
+    assert_int_equal(st.subscribers, 3);
+    assert_int_equal(st.entries, 5);
+    assert_int_equal(st.detected, 2);
+    shard_check c0 = {0, 2, 0}, c1 = {1, 2, 0};
+    hs_engine_foreach(s0.eng, check_shard, &c0);
+    hs_engine_foreach(s1.eng, check_shard, &c1);
+    assert_int_equal(c0.seen + c1.seen, 3);
+    assert_true(c0.seen > 0 && c1.seen > 0); /* both shards used */
+    assert_int_equal(counters(&s0).watermark_ms, counters(&a).watermark_ms);
+    assert_int_equal(counters(&s1).watermark_ms, counters(&a).watermark_ms);
+
+    assert_int_equal(hs_state_save(two, 2, path, &st, err, sizeof(err)), 0);
+    assert_int_equal(st.subscribers, 3);
+    setup(&b, sigset_json(ABCDE, 5, true, NULL));
+    assert_int_equal(restore(&b, &st, err, sizeof(err)), 0);
+    assert_int_equal(st.subscribers, 3);
+    char *sa = state_of(&a), *sb = state_of(&b);
+    char want[1024];
+    snprintf(want, sizeof(want), "%s", sorted(sa));
+    assert_string_equal(sorted(sb), want);
+    assert_int_equal(counters(&b).watermark_ms, counters(&a).watermark_ms);
+    assert_int_equal(a.n_ev, 2);
+    assert_int_equal(s0.n_ev + s1.n_ev + b.n_ev, 0); /* nothing re-announced */
+    free(sa);
+    free(sb);
+    teardown(&a);
+    teardown(&s0);
+    teardown(&s1);
+    teardown(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_unwritable_path),
         cmocka_unit_test(test_resealed_mutations),
         cmocka_unit_test(test_engine_refuses_bad_views),
+        cmocka_unit_test(test_shards_split_and_merge),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
