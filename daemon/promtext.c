@@ -88,10 +88,14 @@ static void drops_by_reason(hs_textbuf *o, const hs_exporter_stats *total)
                           (unsigned long long)total->drops[r]);
 }
 
-void hs_prom_collector(hs_textbuf *o, const hs_collector *c)
+void hs_prom_collector(hs_textbuf *o, hs_collector *const *c, size_t n)
 {
-    hs_collector_stats st;
-    hs_collector_get_stats(c, &st);
+    hs_collector_stats st = {0};
+    for (size_t i = 0; i < n; i++) {
+        hs_collector_stats one;
+        hs_collector_get_stats(c[i], &one);
+        hs_collector_stats_add(&st, &one);
+    }
     hs_prom_value(o, "haystack_collector_datagrams_total", "counter",
                   "Datagrams received from all exporters.", (double)st.total.datagrams);
     hs_prom_value(o, "haystack_collector_records_total", "counter",
@@ -109,7 +113,8 @@ void hs_prom_collector(hs_textbuf *o, const hs_collector *c)
         const family *f = &exporter_families[i];
         hs_prom_header(o, f->name, f->type, f->help);
         visit v = {o, f};
-        hs_collector_foreach_exporter(c, exporter_sample, &v);
+        for (size_t k = 0; k < n; k++) /* an exporter lives on one worker */
+            hs_collector_foreach_exporter(c[k], exporter_sample, &v);
     }
 }
 

@@ -6,6 +6,7 @@
 #ifndef HS_PROMTEXT_H
 #define HS_PROMTEXT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "collector.h"
@@ -24,8 +25,9 @@ void hs_prom_labelled(hs_textbuf *o, const char *name, const char *label,
 void hs_prom_value(hs_textbuf *o, const char *name, const char *type,
                    const char *help, double value);
 
-/* Collector-wide and per-exporter decode counters. */
-void hs_prom_collector(hs_textbuf *o, const hs_collector *c);
+/* Collector-wide and per-exporter decode counters of n collectors (one
+ * per worker), summed. */
+void hs_prom_collector(hs_textbuf *o, hs_collector *const *c, size_t n);
 
 /* The Redis publisher's counters. */
 void hs_prom_publisher(hs_textbuf *o, const hs_publisher_stats *st);

@@ -1,11 +1,12 @@
 /*
- * server.c - the daemon's event loop: sockets in, flow records through the
- * sinks, timers for lifetimes, signals for reload and shutdown.
+ * server.c - the daemon's main loop: signals for reload and shutdown,
+ * metrics, the Redis publisher, the state file, and the workers
+ * (workers.h) that receive, decode and detect on their own threads.
  *
- * Everything runs on one libuv loop so the receive path never takes a
- * lock: a datagram is decoded inside its receive callback, and the records
- * go straight to the detector. Reload (SIGHUP) parses the new configuration
- * and signatures in a libuv worker thread and swaps them in on the loop;
+ * The main loop never touches a datagram: it hands the workers their
+ * configuration and signature stage and takes their events. Reload
+ * (SIGHUP) parses the new configuration and signatures in a libuv thread
+ * pool thread and hands them to the workers, which move over one by one;
  * sockets stay bound and keep receiving meanwhile, so nothing that arrives
  * during a reload is lost.
  */
@@ -22,95 +23,59 @@
 
 #include "collector.h"
 #include "detector.h"
-#include "flowdump.h"
 #include "log.h"
 #include "metrics.h"
 #include "privileges.h"
 #include "promtext.h"
 #include "publisher.h"
 #include "sdnotify.h"
-#include "udp.h"
+#include "workers.h"
 
-#define HS_TICK_MS 1000
+#define HS_FLUSH_MS 1000
 
 struct hs_server {
     uv_loop_t loop;
     hs_server_opts opts;
     hs_conf *conf;
     hs_collector_conf cconf;
-    hs_collector *collector;
-    hs_detector *detector;
+    hs_detector_stage *stage;       /* signatures the workers use */
+    hs_detector_stage *old_stage;   /* ... until all have left it */
+    hs_workers *workers;
+    unsigned n_workers;
     hs_publisher *publisher;        /* NULL: [redis] url empty */
     uv_work_t reload_work;
     bool reloading, reload_again;
     hs_conf *staged_conf;           /* filled by the reload worker */
     hs_detector_stage *staged_sigs;
     char reload_err[1024];
-    hs_udp **udp;
-    size_t n_udp;
     hs_conf *bound;             /* the configuration the sockets follow */
     hs_metrics *metrics;
-    uv_timer_t tick;
-    uv_timer_t sweep;           /* [detect] expire_interval */
+    uv_timer_t flush;           /* stdout, for events written there */
     uv_timer_t watchdog;        /* systemd WatchdogSec= pings */
     uv_signal_t sigterm, sigint, sighup;
-    hs_ip cur_exporter;         /* -F: source of the datagram being decoded */
     uint64_t reloads, reload_failures;
     bool stopping;
 };
 
-/* ---- receive path -------------------------------------------------------- */
-
-static void on_flows(void *ctx, const hs_flow *flows, size_t n)
-{
-    hs_server *s = ctx;
-    hs_detector_flows(s->detector, flows, n);
-    if (s->opts.dump_flows) {
-        for (size_t i = 0; i < n; i++)
-            hs_flowdump_write(stdout, &s->cur_exporter, &flows[i]);
-        fflush(stdout); /* a debugging aid: show records as they come */
-    }
-}
-
-static void on_datagram(void *ctx, const struct sockaddr *src, uint8_t *buf,
-                        size_t len)
-{
-    hs_server *s = ctx;
-    if (s->opts.dump_flows) { /* -F names each record's exporter */
-        uint16_t port;
-        hs_ip_from_sockaddr(src, &s->cur_exporter, &port);
-    }
-    hs_collector_input(s->collector, src, buf, len, uv_now(&s->loop));
-}
-
-/* ---- lifecycle --------------------------------------------------------- */
-
 /* ---- outputs ------------------------------------------------------------ */
 
-static void on_detection(void *ctx, const hs_detection *d)
+static void on_event(void *ctx, const char *subscriber, const char *signature,
+                     bool detected, const char *json, size_t len)
 {
     hs_server *s = ctx;
     if (s->conf->output.to_stdout) {
-        fwrite(d->json, 1, d->json_len, stdout);
+        fwrite(json, 1, len, stdout);
         fputc('\n', stdout);
     }
     if (s->publisher)
-        hs_publisher_publish(s->publisher, d->subscriber, d->signature,
-                             d->event->type == HS_EVENT_DETECTED, d->json,
-                             d->json_len);
+        hs_publisher_publish(s->publisher, subscriber, signature, detected,
+                             json, len);
 }
 
-static void on_tick(uv_timer_t *t)
+static void on_flush(uv_timer_t *t)
 {
-    hs_server *s = t->data;
-    hs_collector_expire(s->collector, uv_now(&s->loop));
+    (void)t;
     fflush(stdout);
-}
-
-static void on_sweep(uv_timer_t *t)
-{
-    hs_server *s = t->data;
-    hs_detector_tick(s->detector);
 }
 
 static void publisher_closed(void *ctx)
@@ -140,14 +105,11 @@ static void close_all(hs_server *s)
     if (s->stopping)
         return;
     s->stopping = true;
-    for (size_t i = 0; i < s->n_udp; i++)
-        hs_udp_close(s->udp[i]);
-    s->n_udp = 0;
+    hs_workers_stop(s->workers); /* their last events are published */
     hs_metrics_close(s->metrics);
     s->metrics = NULL;
     close_publisher(s); /* delivers what is queued first, briefly */
-    uv_close((uv_handle_t *)&s->tick, NULL);
-    uv_close((uv_handle_t *)&s->sweep, NULL);
+    uv_close((uv_handle_t *)&s->flush, NULL);
     uv_close((uv_handle_t *)&s->watchdog, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -191,24 +153,26 @@ static void reload_fail(hs_server *s, const char *why)
     hs_sd_notifyf("READY=1\nSTATUS=reload refused: %s", why);
 }
 
-/* Loop thread: switch to what the worker prepared. */
-static void reload_apply(uv_work_t *w, int status)
+/* Every worker has left the previous signatures. */
+static void on_committed(void *ctx)
 {
-    hs_server *s = w->data;
+    hs_server *s = ctx;
+    hs_detector_stage_free(s->old_stage);
+    s->old_stage = NULL;
     s->reloading = false;
-    if (s->stopping || status < 0 || !s->staged_conf) {
-        if (!s->stopping)
-            reload_fail(s, status < 0 ? uv_strerror(status) : s->reload_err);
-        hs_detector_stage_free(s->staged_sigs);
-        hs_conf_free(s->staged_conf);
-        return;
+    s->reloads++;
+    hs_log(HS_LOG_INFO, "reloaded %s and %s", s->opts.conf_path,
+           s->conf->signatures.file);
+    hs_sd_notifyf("READY=1\nSTATUS=reloaded %s", s->conf->signatures.file);
+    if (s->reload_again) {
+        s->reload_again = false;
+        reload(s);
     }
-    hs_conf *next = s->staged_conf;
-    if (hs_detector_commit(s->detector, s->staged_sigs) < 0) {
-        hs_conf_free(next);
-        reload_fail(s, "out of memory swapping the signatures");
-        return;
-    }
+}
+
+/* What the new configuration changes besides the signatures. */
+static void apply_conf(hs_server *s, hs_conf *next)
+{
     if (hs_conf_listen_changed(s->bound, next))
         hs_log(HS_LOG_WARNING, "reload: listen addresses differ from the bound "
                                "sockets; a restart is needed to rebind, keeping them");
@@ -223,18 +187,32 @@ static void reload_apply(uv_work_t *w, int status)
             hs_log(HS_LOG_ERROR, "reload: redis: %s; events are not published", err);
     }
     hs_conf_collector(next, &s->cconf);
-    hs_collector_set_conf(s->collector, &s->cconf);
-    uv_timer_set_repeat(&s->sweep, next->detect.expire_interval_ms);
+    hs_workers_set_collector_conf(s->workers, &s->cconf);
     if (s->conf != s->bound)
         hs_conf_free(s->conf);
     s->conf = next;
-    s->reloads++;
-    hs_log(HS_LOG_INFO, "reloaded %s and %s", s->opts.conf_path, next->signatures.file);
-    hs_sd_notifyf("READY=1\nSTATUS=reloaded %s", next->signatures.file);
-    if (s->reload_again) {
-        s->reload_again = false;
-        reload(s);
+}
+
+/* Loop thread: hand the workers what the pool thread prepared; the reload
+ * ends when they have all moved (on_committed). */
+static void reload_apply(uv_work_t *w, int status)
+{
+    hs_server *s = w->data;
+    if (!s->stopping && status == 0 && s->staged_conf &&
+        hs_detector_stage_follow(s->staged_sigs, s->stage) < 0)
+        snprintf(s->reload_err, sizeof(s->reload_err), "out of memory");
+    else if (!s->stopping && status == 0 && s->staged_conf) {
+        apply_conf(s, s->staged_conf);
+        s->old_stage = s->stage;
+        s->stage = s->staged_sigs;
+        hs_workers_commit(s->workers, s->stage);
+        return;
     }
+    s->reloading = false;
+    if (!s->stopping)
+        reload_fail(s, status < 0 ? uv_strerror(status) : s->reload_err);
+    hs_detector_stage_free(s->staged_sigs);
+    hs_conf_free(s->staged_conf);
 }
 
 static void reload(hs_server *s)
@@ -259,32 +237,15 @@ static void on_hup(uv_signal_t *h, int signum)
     reload(h->data);
 }
 
-static void render_sockets(hs_server *s, hs_textbuf *o)
-{
-    const char *name = "haystack_socket_kernel_drops_total";
-    hs_prom_header(o, name, "counter",
-                   "Datagrams the kernel dropped on the socket (receive buffer full).");
-    for (size_t i = 0; i < s->n_udp; i++)
-        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(s->udp[i]),
-                          (unsigned long long)hs_udp_kernel_drops(s->udp[i]));
-    name = "haystack_socket_rcvbuf_bytes";
-    hs_prom_header(o, name, "gauge", "Receive buffer the kernel granted.");
-    for (size_t i = 0; i < s->n_udp; i++)
-        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(s->udp[i]),
-                          (unsigned long long)hs_udp_rcvbuf(s->udp[i]));
-}
-
 static void render_metrics(void *ctx, hs_textbuf *o)
 {
     hs_server *s = ctx;
-    hs_prom_collector(o, s->collector);
-    hs_detector_render_metrics(s->detector, o);
+    hs_workers_render_metrics(s->workers, o);
     if (s->publisher) {
         hs_publisher_stats st;
         hs_publisher_get_stats(s->publisher, &st);
         hs_prom_publisher(o, &st);
     }
-    render_sockets(s, o);
     hs_prom_value(o, "haystack_reloads_total", "counter",
                   "Successful reloads (SIGHUP).", (double)s->reloads);
     hs_prom_value(o, "haystack_reload_failures_total", "counter",
@@ -306,29 +267,19 @@ static int open_metrics(hs_server *s, char *err, size_t errlen)
     return rc;
 }
 
-static int open_listeners(hs_server *s, char *err, size_t errlen)
+static int open_workers(hs_server *s, char *err, size_t errlen)
 {
     const hs_conf *c = s->conf;
-    if (c->collector.workers != 1)
-        hs_log(HS_LOG_INFO, "workers = %u: this version receives and detects "
-               "on one thread", (unsigned)c->collector.workers);
-    s->udp = calloc(c->collector.n_listen, sizeof(*s->udp));
-    if (!s->udp)
-        return -ENOMEM;
-    for (size_t i = 0; i < c->collector.n_listen; i++) {
-        const hs_hostport *hp = &c->collector.listen[i];
-        int rc = hs_udp_open(&s->loop, &hp->ip, hp->port, c->collector.rcvbuf,
-                             0, on_datagram, s, &s->udp[s->n_udp], err, errlen);
-        if (rc < 0)
-            return rc;
-        hs_udp *u = s->udp[s->n_udp++];
-        hs_log(HS_LOG_INFO, "listening on %s (receive buffer %llu bytes)",
-               hs_udp_name(u), (unsigned long long)hs_udp_rcvbuf(u));
-        if (hs_udp_rcvbuf(u) < c->collector.rcvbuf)
-            hs_log(HS_LOG_WARNING, "%s: receive buffer capped by the kernel "
-                                   "(raise net.core.rmem_max)", hs_udp_name(u));
-    }
-    return 0;
+    unsigned n = c->collector.workers ? c->collector.workers
+                                      : uv_available_parallelism();
+    s->n_workers = n;
+    hs_workers_opts wo = {.count = n, .dump_flows = s->opts.dump_flows};
+    hs_workers_hooks hooks = {on_event, on_committed, s};
+    int rc = hs_workers_new(&s->loop, c, &s->cconf, s->stage, &wo, &hooks,
+                            &s->workers, err, errlen);
+    if (rc == 0)
+        hs_log(HS_LOG_INFO, "%u worker%s", n, n == 1 ? "" : "s");
+    return rc;
 }
 
 /* Proof of life for systemd: a loop stuck anywhere stops these pings, and
@@ -350,13 +301,8 @@ static void start_watchdog(hs_server *s)
 
 static void start_handles(hs_server *s)
 {
-    uv_timer_init(&s->loop, &s->tick);
-    s->tick.data = s;
-    uv_timer_start(&s->tick, on_tick, HS_TICK_MS, HS_TICK_MS);
-    uint64_t every = s->conf->detect.expire_interval_ms;
-    uv_timer_init(&s->loop, &s->sweep);
-    s->sweep.data = s;
-    uv_timer_start(&s->sweep, on_sweep, every, every);
+    uv_timer_init(&s->loop, &s->flush);
+    uv_timer_start(&s->flush, on_flush, HS_FLUSH_MS, HS_FLUSH_MS);
     start_watchdog(s);
     uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
     int nums[] = {SIGTERM, SIGINT, SIGHUP};
@@ -388,7 +334,7 @@ static void restore_state(hs_server *s, const char *path)
     uint64_t t0 = uv_hrtime();
     if (hs_state_check_writable(path, err, sizeof(err)) < 0)
         hs_log(HS_LOG_WARNING, "%s: the state cannot be saved there", err);
-    int rc = hs_detector_restore(s->detector, path, &st, err, sizeof(err));
+    int rc = hs_workers_restore(s->workers, path, &st, err, sizeof(err));
     if (rc == 0 && st.missing) {
         hs_log(HS_LOG_INFO, "%s: no state file yet, starting without evidence",
                path);
@@ -431,7 +377,7 @@ static int save_state(hs_server *s)
     char err[1024];
     hs_state_stats st;
     uint64_t t0 = uv_hrtime();
-    if (hs_detector_save(s->detector, path, &st, err, sizeof(err)) < 0) {
+    if (hs_workers_save(s->workers, path, &st, err, sizeof(err)) < 0) {
         hs_log(HS_LOG_ERROR, "%s", err);
         return 1;
     }
@@ -457,11 +403,9 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
     hs_conf_collector(conf, &s->cconf);
     int rc = open_publisher(s, conf, err, errlen);
     if (rc == 0)
-        rc = hs_detector_new(conf, on_detection, s, &s->detector, err, errlen);
-    if (rc == 0) {
-        s->collector = hs_collector_new(&s->cconf, (hs_flow_sink){on_flows, s});
-        rc = s->collector ? open_listeners(s, err, errlen) : -ENOMEM;
-    }
+        rc = hs_detector_stage_new(conf, &s->stage, err, errlen);
+    if (rc == 0)
+        rc = open_workers(s, err, errlen);
     if (rc == 0)
         rc = open_metrics(s, err, errlen);
     /* everything privileged is done: bound sockets (ports below 1024) */
@@ -471,6 +415,8 @@ int hs_server_new(hs_conf *conf, const hs_server_opts *opts, hs_server **out,
      * arriving meanwhile wait in the socket buffers */
     if (rc == 0 && conf->state.file && *conf->state.file)
         restore_state(s, conf->state.file);
+    if (rc == 0 && (rc = hs_workers_start(s->workers)) < 0)
+        snprintf(err, errlen, "cannot start the workers: %s", uv_strerror(rc));
     start_handles(s);
     if (rc < 0) {
         hs_server_free(s);
@@ -485,9 +431,10 @@ static void notify_ready(hs_server *s)
 {
     char where[256] = "";
     size_t len = 0;
-    for (size_t i = 0; i < s->n_udp && len < sizeof(where); i++)
+    size_t n = hs_workers_n_listen(s->workers);
+    for (size_t i = 0; i < n && len < sizeof(where); i++)
         len += (size_t)snprintf(where + len, sizeof(where) - len, "%s%s",
-                                i ? ", " : "", hs_udp_name(s->udp[i]));
+                                i ? ", " : "", hs_workers_listen_name(s->workers, i));
     hs_sd_notifyf("READY=1\nSTATUS=collecting on %s", where);
 }
 
@@ -506,13 +453,13 @@ void hs_server_free(hs_server *s)
     if (!s)
         return;
     close_all(s);
+    hs_workers_free(s->workers);
     uv_run(&s->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
     uv_loop_close(&s->loop);
-    hs_collector_free(s->collector);
-    hs_detector_free(s->detector);
+    hs_detector_stage_free(s->stage);
+    hs_detector_stage_free(s->old_stage);
     if (s->conf != s->bound)
         hs_conf_free(s->conf);
     hs_conf_free(s->bound);
-    free(s->udp);
     free(s);
 }

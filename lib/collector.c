@@ -103,6 +103,15 @@ void hs_collector_get_stats(const hs_collector *c, hs_collector_stats *st)
     st->exporters_expired = c->expired;
 }
 
+void hs_collector_stats_add(hs_collector_stats *sum, const hs_collector_stats *st)
+{
+    stats_add(&sum->total, &st->total);
+    sum->exporters += st->exporters;
+    sum->exporters_created += st->exporters_created;
+    sum->exporters_evicted += st->exporters_evicted;
+    sum->exporters_expired += st->exporters_expired;
+}
+
 void hs_collector_foreach_exporter(const hs_collector *c,
                                    hs_exporter_visit_fn fn, void *ctx)
 {

@@ -103,6 +103,8 @@ void hs_collector_expire(hs_collector *c, uint64_t now_ms);
 void hs_collector_set_conf(hs_collector *c, const hs_collector_conf *conf);
 
 void hs_collector_get_stats(const hs_collector *c, hs_collector_stats *st);
+/* Adds st to sum: the counters of several collectors (one per worker). */
+void hs_collector_stats_add(hs_collector_stats *sum, const hs_collector_stats *st);
 
 /* Visits every live exporter: its address, port and counters. */
 typedef void (*hs_exporter_visit_fn)(void *ctx, const hs_ip *addr,
