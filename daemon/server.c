@@ -63,9 +63,11 @@ static void on_event(void *ctx, const char *subscriber, const char *signature,
                      bool detected, const char *json, size_t len)
 {
     hs_server *s = ctx;
-    if (s->conf->output.to_stdout) {
+    if (s->conf->output.to_stdout) { /* one line, whoever else writes (-F) */
+        flockfile(stdout);
         fwrite(json, 1, len, stdout);
         fputc('\n', stdout);
+        funlockfile(stdout);
     }
     if (s->publisher)
         hs_publisher_publish(s->publisher, subscriber, signature, detected,

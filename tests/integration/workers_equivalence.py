@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""One worker and several give the same detections ([collector] workers).
+
+Eight exporters (eight source ports: the kernel spreads them over the
+workers' SO_REUSEPORT sockets) each see a part of the same subscribers'
+traffic: subscriber k reaches domain j of a signature through exporter
+(k + j) % 8, so no exporter alone sees enough for a detection and the
+evidence of one subscriber has to meet in one shard across workers. Once
+all of that is recorded, one more flow, three hours of event time later,
+moves the watermark past every window. The run with `workers = 1` and the run with `workers = 2`
+must print the same events (type, subscriber, signature, domains seen), and
+the two-worker run must have sent hits between workers, with none dropped.
+"""
+
+import socket
+import sys
+import time
+
+import hs_collectors
+import hs_craft as C
+import hs_metrics
+import hs_signatures
+import hs_util
+
+T0_MS = 1790000000000
+EXPORTERS = 8
+SUBSCRIBERS = 60
+WINDOW_S = 3600
+
+
+def flow(sub, server, port, t_ms, sport):
+    return C.encode_record(C.FLOW4, {C.SRC4: sub, C.DST4: server, C.SPORT: sport,
+                                     C.DPORT: port, C.PROTO: 6, C.PACKETS: 4,
+                                     C.OCTETS: 400, C.FLOW_START_MS: t_ms - 500,
+                                     C.FLOW_END_MS: t_ms})
+
+
+def plan(sigfile):
+    """[(exporter, record)]: 3 domains of one signature per subscriber, and
+    1 (below min_domains = 2) for every third, spread over the exporters;
+    the late flow last."""
+    sigs = ["firetv_cat", "echo_cat"]
+    ends = {s: hs_signatures.endpoints(sigfile, s, 3) for s in sigs}
+    out = []
+    for k in range(SUBSCRIBERS):
+        sub = f"100.64.{3 + k // 200}.{1 + k % 200}"
+        sig = sigs[k % 2]
+        n = 1 if k % 3 == 0 else 3  # one domain: below min_domains
+        for j in range(n):
+            server, port = ends[sig][j]
+            out.append(((k + j) % EXPORTERS,
+                        flow(sub, server, port, T0_MS + 1000 * (k * 3 + j), 40000 + j)))
+    late = ends["firetv_cat"][0]
+    out.append((0, flow("100.64.9.9", late[0], late[1], T0_MS + 3 * 3600 * 1000, 50000)))
+    return out
+
+
+def send(records, port):
+    """Each exporter sends its template and its records from its own port,
+    in event-time order overall."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(EXPORTERS)]
+    try:
+        tmpl = C.template_set(10, [(256, C.FLOW4)])
+        seq = [0] * EXPORTERS
+        for i, (e, rec) in enumerate(records):
+            msg = C.ipfix_message([tmpl, C.data_set(256, [rec])], domain=1, seq=seq[e])
+            seq[e] += 1
+            socks[e].sendto(msg, (hs_util.LOOPBACK4, port))
+            if i % 20 == 19:
+                time.sleep(0.01)  # well under any socket buffer
+    finally:
+        for s in socks:
+            s.close()
+
+
+def run(workers, sigfile, records, tmp):
+    mport = hs_util.free_port("tcp")
+    extra = (f"[collector]\nworkers = {workers}\n"
+             f"[detect]\nwindow = {WINDOW_S}s\nmin_domains = 2\nexpire_interval = 1s\n"
+             "[output]\nstdout = true\n"
+             f"[metrics]\nlisten = 127.0.0.1:{mport}\n")
+    hd = hs_collectors.HaystackdCollector(tmp, signatures=sigfile, extra=extra, quiet=2.5)
+    with hd:
+        send(records[:-1], hd.port)
+        hs_util.wait_for(lambda: hs_metrics.scrape(mport)["haystack_engine_hits_total"]
+                         >= len(records) - 1, 20, what="every hit recorded")
+        send(records[-1:], hd.port)
+        # expiry needs a sweep after the late flow: wait for the events to settle
+        hs_util.wait_stable(lambda: hs_metrics.scrape(mport)["haystack_engine_expired_total"],
+                            15, quiet=2.5)
+        m = hs_metrics.scrape(mport)
+        lines = hd.records()
+    events = sorted((e["event"], e["subscriber"], e["signature"], e["domains_seen"])
+                    for e in lines if "event" in e)
+    return events, m
+
+
+def main():
+    sigfile = hs_util.env_path("HS_SRC_DIR") + "/conf/signatures.json"
+    records = plan(sigfile)
+    failures = []
+    with hs_util.temp_dir() as tmp1, hs_util.temp_dir() as tmp2:
+        one, _ = run(1, sigfile, records, tmp1)
+        two, m = run(2, sigfile, records, tmp2)
+    detected = [e for e in one if e[0] == "detected"]
+    expired = [e for e in one if e[0] == "expired"]
+    print(f"1 worker: {len(detected)} detected, {len(expired)} expired")
+    if len(detected) < SUBSCRIBERS // 2 or len(expired) != len(detected):
+        failures.append(f"1 worker: expected a detection and an expiry per subscriber "
+                        f"with 3 domains, got {one}")
+    if one != two:
+        only1 = sorted(set(one) - set(two))
+        only2 = sorted(set(two) - set(one))
+        failures.append(f"1 and 2 workers differ:\n  only with 1: {only1}\n  only with 2: {only2}")
+    per_worker = [m.get(f'haystack_worker_datagrams_total{{worker="{i}"}}', 0) for i in (0, 1)]
+    forwarded = hs_metrics.total(m, "haystack_worker_hits_forwarded_total")
+    dropped = hs_metrics.total(m, "haystack_worker_hits_dropped_total")
+    print(f"2 workers: datagrams per worker {per_worker}, hits forwarded {forwarded:.0f}, "
+          f"dropped {dropped:.0f}")
+    if min(per_worker) == 0:
+        failures.append("the kernel gave every exporter to one worker: nothing crossed")
+    if forwarded == 0:
+        failures.append("no hit crossed between workers")
+    if dropped:
+        failures.append(f"{dropped:.0f} hits dropped between workers")
+    for f in failures:
+        print("FAIL", f)
+    print("PASS" if not failures else "FAIL")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
