@@ -4,14 +4,18 @@
 # on the same generated traffic; CPU per record and peak RSS; a reload
 # storm against haystackd at its loss-free rate; a CSV and a PNG plot.
 #
-#   bench/peers.sh [BUILD_DIR] [SECONDS] [RESULTS_DIR] [ipfix|v9]
+#   bench/peers.sh [BUILD_DIR] [SECONDS] [RESULTS_DIR] [ipfix|v9] [COLLECTORS]
 #
 # BUILD_DIR (default build) holds daemon/haystackd and bench/bench_loadgen;
 # SECONDS (default 30) is how long each rate is held; results go to
 # RESULTS_DIR (default bench/results): peers.csv, peers.png, peers.txt.
+# COLLECTORS (default "haystackd nfcapd nfacctd") may also name haystackd2:
+# haystackd with `workers = 2` on CPUs 0 and 1, which it then shares with
+# bench_loadgen (a 2-core machine has no third core for the generator).
 #
 # Each collector runs pinned to CPU 0, bench_loadgen pinned to CPU 1 sends
-# IPFIX (or v9) datagrams of 25 IPv4 records, 10% of them to a random
+# IPFIX (or v9) datagrams of 25 IPv4 records from 16 source ports (16
+# exporters, so the kernel can spread them over haystackd2's sockets), 10% of them to a random
 # address of 11.0.0.0/10 (tcp 443) from a random subscriber in
 # 100.64.0.0/10. haystackd matches every record against 1 M signature
 # prefixes that cover 11.0.0.0/10 (bench/sigfile.py) and keeps each
@@ -54,6 +58,8 @@ PIDS=()
 # measured programs (all three collectors alike) run at a higher priority.
 PIN0="nice -n -10 taskset -c 0"
 PIN1="nice -n -10 taskset -c 1"
+PIN01="nice -n -10 taskset -c 0,1"
+COLLECTORS=${5:-haystackd nfcapd nfacctd}
 
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -85,6 +91,8 @@ file =
 [metrics]
 listen = 127.0.0.1:$MPORT
 CONF
+
+sed 's/^workers = 1$/workers = 2/' "$TMP/h.conf" > "$TMP/h2.conf"
 
 cat > "$TMP/n.conf" <<CONF
 daemonize: false
@@ -133,7 +141,7 @@ metric() { curl -s "http://127.0.0.1:$MPORT/metrics" | awk -v n="$1" '$1==n {pri
 # --- one collector at a time: start, count, stop
 
 start_haystackd() {
-  $PIN0 "$BUILD/daemon/haystackd" -c "$TMP/h.conf" -f 2>"$TMP/h.log" &
+  ${PIN:-$PIN0} "$BUILD/daemon/haystackd" -c "$TMP/${HCONF:-h.conf}" -f 2>"$TMP/h.log" &
   PID=$!
   for _ in $(seq 300); do [ -n "$(metric haystack_collector_records_total)" ] && return; sleep 0.1; done
   cat "$TMP/h.log" >&2; exit 1
@@ -148,6 +156,9 @@ drain_haystackd() {
   RECEIVED=$now
 }
 stop_haystackd() { kill -TERM "$PID"; wait_gone "$PID"; }
+start_haystackd2() { PIN=$PIN01 HCONF=h2.conf start_haystackd; }
+drain_haystackd2() { drain_haystackd; }
+stop_haystackd2() { stop_haystackd; }
 
 start_nfcapd() {
   rm -rf "$DISK/nf" && mkdir "$DISK/nf"
@@ -183,7 +194,9 @@ run() {
   start_"$c"
   t0=$(cpu_ticks "$PID")
   w0=$(date +%s.%N)
-  $PIN1 "$GEN" -t 127.0.0.1:$PORT -p "$PROTO" -r "$dgrams" -d "$HOLD" -H $HITS > "$TMP/gen.out" &
+  local pin=$PIN1
+  [ "$c" = haystackd2 ] && pin=$PIN01
+  $pin "$GEN" -t 127.0.0.1:$PORT -p "$PROTO" -r "$dgrams" -d "$HOLD" -s 16 -H $HITS > "$TMP/gen.out" &
   local gen=$!
   PIDS+=("$gen")
   if [ "$hup" -gt 0 ]; then
@@ -198,7 +211,7 @@ run() {
   local drops rss extra=""
   drops=$(kernel_drops)
   rss=$(peak_rss_kib "$PID")
-  [ "$c" = haystackd ] && extra="reloads=$(metric haystack_reloads_total) failed=$(metric haystack_reload_failures_total) subscribers=$(metric haystack_engine_subscribers) hits=$(metric haystack_engine_hits_total)"
+  [ "${c%2}" = haystackd ] && extra="reloads=$(metric haystack_reloads_total) failed=$(metric haystack_reload_failures_total) subscribers=$(metric haystack_engine_subscribers) hits=$(metric haystack_engine_hits_total)"
   stop_"$c"
   RECEIVED=${RECEIVED:-0}
   local sent offered
@@ -260,7 +273,7 @@ say "# $HOLD s a rate, $PROTO, 25 records a datagram, 10% of records hit 1 M sig
 say "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 hdr=$(printf "%-10s %11s %11s %9s %8s %7s %6s %8s %7s" collector offered/s received/s loss% drops cpu_s cpu% ns/rec rss_MiB)
 declare -A BESTS BEST_ATS
-for c in haystackd nfcapd nfacctd; do
+for c in $COLLECTORS; do
   say "$hdr"
   sweep $c
   BESTS[$c]=$BEST
@@ -278,7 +291,9 @@ for rate in $storm $((storm / 2)); do
 done
 
 say "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-say "# summary (records/s, loss-free for $HOLD s, one core): haystackd ${BESTS[haystackd]}, nfcapd ${BESTS[nfcapd]}, nfacctd ${BESTS[nfacctd]}; haystackd/nfcapd $(awk -v a="${BESTS[haystackd]}" -v b="${BESTS[nfcapd]}" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
+summary=""
+for c in $COLLECTORS; do summary="$summary $c ${BESTS[$c]},"; done
+say "# summary (records/s, loss-free for $HOLD s):$summary haystackd/nfcapd $(awk -v a="${BESTS[haystackd]:-0}" -v b="${BESTS[nfcapd]:-0}" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
 
 gnuplot <<PLOT
 set terminal pngcairo size 800,500 font ",10"
@@ -289,7 +304,7 @@ set xlabel "offered records/s (millions)"
 set ylabel "records lost (%)"
 set key top left
 set grid
-plot for [c in "haystackd nfcapd nfacctd"] \
+plot for [c in "$COLLECTORS"] \
   sprintf("< grep '^%s,' $CSV | awk -F, '\$12 == 0' | sort -t, -k3 -n", c) \
   using (\$3 / 1e6):6 with linespoints title c
 PLOT
