@@ -295,35 +295,36 @@ int hs_detector_commit(hs_detector *d, const hs_detector_stage *st)
     return 0;
 }
 
-/* The engines of n detectors, for the state file; NULL when out of memory. */
-static hs_engine **engines_of(hs_detector *const *d, size_t n)
+/* hs_state_save or hs_state_restore over the engines of n detectors. */
+typedef int (*state_fn)(hs_engine *const *e, size_t n, const char *path,
+                        hs_state_stats *st, char *err, size_t errlen);
+
+static int on_engines(state_fn fn, hs_detector *const *d, size_t n,
+                      const char *path, hs_state_stats *st, char *err,
+                      size_t errlen)
 {
     hs_engine **e = malloc(n * sizeof(*e));
-    for (size_t i = 0; e && i < n; i++)
+    if (!e) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
         e[i] = d[i]->engine;
-    return e;
+    int rc = fn(e, n, path, st, err, errlen);
+    free(e);
+    return rc;
 }
 
 int hs_detector_save(hs_detector *const *d, size_t n, const char *path,
                      hs_state_stats *st, char *err, size_t errlen)
 {
-    hs_engine **e = engines_of(d, n);
-    int rc = e ? hs_state_save(e, n, path, st, err, errlen) : -ENOMEM;
-    if (!e)
-        snprintf(err, errlen, "%s: out of memory", path);
-    free(e);
-    return rc;
+    return on_engines(hs_state_save, d, n, path, st, err, errlen);
 }
 
 int hs_detector_restore(hs_detector *const *d, size_t n, const char *path,
                         hs_state_stats *st, char *err, size_t errlen)
 {
-    hs_engine **e = engines_of(d, n);
-    int rc = e ? hs_state_restore(e, n, path, st, err, errlen) : -ENOMEM;
-    if (!e)
-        snprintf(err, errlen, "%s: out of memory", path);
-    free(e);
-    return rc;
+    return on_engines(hs_state_restore, d, n, path, st, err, errlen);
 }
 
 /* Events of signature id counted by shard d (0 if its set lacks it). */

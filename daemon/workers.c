@@ -84,6 +84,10 @@ struct hs_workers {
     worker *w;
     unsigned n;
     size_t n_listen;
+    struct listen_info {          /* what worker 0's sockets got */
+        char name[64];
+        uint64_t rcvbuf;
+    } *listen;
     _Atomic uint64_t watermark;   /* latest event time of any shard */
     _Atomic bool stopping;
     bool closed, free_asked;      /* main_async closed; free when it is */
@@ -210,11 +214,14 @@ static bool drain(worker *w)
 
 /* ---- worker loop ------------------------------------------------------------ */
 
+/* Under w->lock: the main loop may be reading the sockets' counters. */
 static void close_worker_handles(worker *w)
 {
-    for (size_t i = 0; i < w->ws->n_listen; i++)
+    for (size_t i = 0; w->udp && i < w->ws->n_listen; i++) {
         if (w->udp[i])
             hs_udp_close(w->udp[i]);
+        w->udp[i] = NULL;
+    }
     uv_close((uv_handle_t *)&w->tick, NULL);
     uv_close((uv_handle_t *)&w->sweep, NULL);
     uv_close((uv_handle_t *)&w->wake, NULL);
@@ -226,10 +233,11 @@ static void on_wake(uv_async_t *h)
     pthread_mutex_lock(&w->lock);
     move_to_pending(w);
     bool more = drain(w);
-    pthread_mutex_unlock(&w->lock);
-    if (atomic_load(&w->ws->stopping))
+    bool stopping = atomic_load(&w->ws->stopping);
+    if (stopping)
         close_worker_handles(w);
-    else if (more)
+    pthread_mutex_unlock(&w->lock);
+    if (more && !stopping)
         uv_async_send(&w->wake); /* after the sockets had their turn */
 }
 
@@ -354,8 +362,12 @@ static int open_sockets(worker *w, const hs_conf *conf, char *err, size_t errlen
                              errlen);
         if (rc < 0)
             return rc;
-        if (w->idx == 0)
+        if (w->idx == 0) {
             log_socket(w->udp[i], conf->collector.rcvbuf, w->ws->n);
+            snprintf(w->ws->listen[i].name, sizeof(w->ws->listen[i].name), "%s",
+                     hs_udp_name(w->udp[i]));
+            w->ws->listen[i].rcvbuf = hs_udp_rcvbuf(w->udp[i]);
+        }
     }
     return 0;
 }
@@ -420,7 +432,10 @@ int hs_workers_new(uv_loop_t *main_loop, const hs_conf *conf,
                    size_t errlen)
 {
     hs_workers *ws = calloc(1, sizeof(*ws));
-    if (!ws || !(ws->w = calloc(opts->count, sizeof(*ws->w)))) {
+    if (!ws || !(ws->w = calloc(opts->count, sizeof(*ws->w))) ||
+        !(ws->listen = calloc(conf->collector.n_listen + 1, sizeof(*ws->listen)))) {
+        if (ws)
+            free(ws->w);
         free(ws);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
@@ -495,8 +510,12 @@ void hs_workers_stop(hs_workers *ws)
     uv_close((uv_handle_t *)&ws->main_async, on_main_async_closed);
 }
 
-int hs_workers_restore(hs_workers *ws, const char *path, hs_state_stats *st,
-                       char *err, size_t errlen)
+/* hs_detector_save or hs_detector_restore over every worker's shard. */
+typedef int (*shards_fn)(hs_detector *const *d, size_t n, const char *path,
+                         hs_state_stats *st, char *err, size_t errlen);
+
+static int on_shards(hs_workers *ws, shards_fn fn, const char *path,
+                     hs_state_stats *st, char *err, size_t errlen)
 {
     hs_detector **d = malloc(ws->n * sizeof(*d));
     if (!d) {
@@ -505,26 +524,24 @@ int hs_workers_restore(hs_workers *ws, const char *path, hs_state_stats *st,
     }
     for (unsigned i = 0; i < ws->n; i++)
         d[i] = ws->w[i].detector;
-    int rc = hs_detector_restore(d, ws->n, path, st, err, errlen);
+    int rc = fn(d, ws->n, path, st, err, errlen);
+    free(d);
+    return rc;
+}
+
+int hs_workers_restore(hs_workers *ws, const char *path, hs_state_stats *st,
+                       char *err, size_t errlen)
+{
+    int rc = on_shards(ws, hs_detector_restore, path, st, err, errlen);
     if (rc == 0 && !st->missing)
         atomic_store(&ws->watermark, st->watermark_ms);
-    free(d);
     return rc;
 }
 
 int hs_workers_save(hs_workers *ws, const char *path, hs_state_stats *st,
                     char *err, size_t errlen)
 {
-    hs_detector **d = malloc(ws->n * sizeof(*d));
-    if (!d) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -ENOMEM;
-    }
-    for (unsigned i = 0; i < ws->n; i++)
-        d[i] = ws->w[i].detector;
-    int rc = hs_detector_save(d, ws->n, path, st, err, errlen);
-    free(d);
-    return rc;
+    return on_shards(ws, hs_detector_save, path, st, err, errlen);
 }
 
 static void free_worker(worker *w, unsigned n)
@@ -547,6 +564,7 @@ static void free_all(hs_workers *ws)
     for (unsigned i = 0; i < ws->n; i++)
         free_worker(&ws->w[i], ws->n);
     pthread_mutex_destroy(&ws->ev_lock);
+    free(ws->listen);
     free(ws->w);
     free(ws);
 }
@@ -605,7 +623,7 @@ size_t hs_workers_n_listen(const hs_workers *ws)
 
 const char *hs_workers_listen_name(const hs_workers *ws, size_t i)
 {
-    return hs_udp_name(ws->w[0].udp[i]);
+    return ws->listen[i].name;
 }
 
 static void render_sockets(hs_workers *ws, hs_textbuf *o)
@@ -616,15 +634,16 @@ static void render_sockets(hs_workers *ws, hs_textbuf *o)
     for (size_t i = 0; i < ws->n_listen; i++) {
         uint64_t drops = 0;
         for (unsigned k = 0; k < ws->n; k++)
-            drops += hs_udp_kernel_drops(ws->w[k].udp[i]);
-        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name,
-                          hs_udp_name(ws->w[0].udp[i]), (unsigned long long)drops);
+            if (ws->w[k].udp[i])
+                drops += hs_udp_kernel_drops(ws->w[k].udp[i]);
+        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, ws->listen[i].name,
+                          (unsigned long long)drops);
     }
     name = "haystack_socket_rcvbuf_bytes";
     hs_prom_header(o, name, "gauge", "Receive buffer the kernel granted each socket.");
     for (size_t i = 0; i < ws->n_listen; i++)
-        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, hs_udp_name(ws->w[0].udp[i]),
-                          (unsigned long long)hs_udp_rcvbuf(ws->w[0].udp[i]));
+        hs_textbuf_printf(o, "%s{listen=\"%s\"} %llu\n", name, ws->listen[i].name,
+                          (unsigned long long)ws->listen[i].rcvbuf);
 }
 
 static void render_per_worker(hs_workers *ws, hs_textbuf *o)
