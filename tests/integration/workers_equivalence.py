@@ -12,65 +12,14 @@ must print the same events (type, subscriber, signature, domains seen), and
 the two-worker run must have sent hits between workers, with none dropped.
 """
 
-import socket
 import sys
-import time
 
 import hs_collectors
-import hs_craft as C
+import hs_fanout
 import hs_metrics
-import hs_signatures
 import hs_util
 
-T0_MS = 1790000000000
-EXPORTERS = 8
-SUBSCRIBERS = 60
 WINDOW_S = 3600
-
-
-def flow(sub, server, port, t_ms, sport):
-    return C.encode_record(C.FLOW4, {C.SRC4: sub, C.DST4: server, C.SPORT: sport,
-                                     C.DPORT: port, C.PROTO: 6, C.PACKETS: 4,
-                                     C.OCTETS: 400, C.FLOW_START_MS: t_ms - 500,
-                                     C.FLOW_END_MS: t_ms})
-
-
-def plan(sigfile):
-    """[(exporter, record)]: 3 domains of one signature per subscriber, and
-    1 (below min_domains = 2) for every third, spread over the exporters;
-    the late flow last."""
-    sigs = ["firetv_cat", "echo_cat"]
-    ends = {s: hs_signatures.endpoints(sigfile, s, 3) for s in sigs}
-    out = []
-    for k in range(SUBSCRIBERS):
-        sub = f"100.64.{3 + k // 200}.{1 + k % 200}"
-        sig = sigs[k % 2]
-        n = 1 if k % 3 == 0 else 3  # one domain: below min_domains
-        for j in range(n):
-            server, port = ends[sig][j]
-            out.append(((k + j) % EXPORTERS,
-                        flow(sub, server, port, T0_MS + 1000 * (k * 3 + j), 40000 + j)))
-    late = ends["firetv_cat"][0]
-    out.append((0, flow("100.64.9.9", late[0], late[1], T0_MS + 3 * 3600 * 1000, 50000)))
-    return out
-
-
-def send(records, port):
-    """Each exporter sends its template and its records from its own port,
-    in event-time order overall."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(EXPORTERS)]
-    try:
-        tmpl = C.template_set(10, [(256, C.FLOW4)])
-        seq = [0] * EXPORTERS
-        for i, (e, rec) in enumerate(records):
-            msg = C.ipfix_message([tmpl, C.data_set(256, [rec])], domain=1, seq=seq[e])
-            seq[e] += 1
-            socks[e].sendto(msg, (hs_util.LOOPBACK4, port))
-            if i % 20 == 19:
-                time.sleep(0.01)  # well under any socket buffer
-    finally:
-        for s in socks:
-            s.close()
 
 
 def run(workers, sigfile, records, tmp):
@@ -81,10 +30,10 @@ def run(workers, sigfile, records, tmp):
              f"[metrics]\nlisten = 127.0.0.1:{mport}\n")
     hd = hs_collectors.HaystackdCollector(tmp, signatures=sigfile, extra=extra, quiet=2.5)
     with hd:
-        send(records[:-1], hd.port)
+        hs_fanout.send(records[:-1], hd.port)
         hs_util.wait_for(lambda: hs_metrics.scrape(mport)["haystack_engine_hits_total"]
                          >= len(records) - 1, 20, what="every hit recorded")
-        send(records[-1:], hd.port)
+        hs_fanout.send(records[-1:], hd.port)
         # expiry needs a sweep after the late flow: wait for the events to settle
         hs_util.wait_stable(lambda: hs_metrics.scrape(mport)["haystack_engine_expired_total"],
                             15, quiet=2.5)
@@ -97,7 +46,7 @@ def run(workers, sigfile, records, tmp):
 
 def main():
     sigfile = hs_util.env_path("HS_SRC_DIR") + "/conf/signatures.json"
-    records = plan(sigfile)
+    records = hs_fanout.plan(sigfile)
     failures = []
     with hs_util.temp_dir() as tmp1, hs_util.temp_dir() as tmp2:
         one, _ = run(1, sigfile, records, tmp1)
@@ -105,7 +54,7 @@ def main():
     detected = [e for e in one if e[0] == "detected"]
     expired = [e for e in one if e[0] == "expired"]
     print(f"1 worker: {len(detected)} detected, {len(expired)} expired")
-    if len(detected) < SUBSCRIBERS // 2 or len(expired) != len(detected):
+    if len(detected) < hs_fanout.SUBSCRIBERS // 2 or len(expired) != len(detected):
         failures.append(f"1 worker: expected a detection and an expiry per subscriber "
                         f"with 3 domains, got {one}")
     if one != two:
