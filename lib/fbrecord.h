@@ -10,7 +10,9 @@
  * fills absent ones with zeros, which must not be mistaken for values), and
  * of those the ones worth decoding (one representation of each time, ...).
  * The internal template holds exactly those, packed, and the record is read
- * back through the offsets computed here.
+ * back through the offsets computed here. The classification takes the set
+ * of elements a template has, so that wireplan.c can classify a template
+ * from its wire form and fill the same packed record without libfixbuf.
  */
 #ifndef HS_FBRECORD_H
 #define HS_FBRECORD_H
@@ -71,9 +73,19 @@ typedef struct hs_msg_clock {
 /* Largest transcoded record (every field). */
 #define HS_FBREC_MAX 160
 
-/* Classifies an exporter template: kind, present, and a packed layout of
- * exactly the present fields (int_tid is left to the caller). */
+/* Classifies a template by the fields it has (HS_BIT()s of the IANA
+ * elements among its fields) and whether it is an options template: kind,
+ * present, and a packed layout of exactly the present fields (int_tid is
+ * left to the caller). */
+void hs_fbrec_classify_have(uint32_t have, int is_options, hs_tmpl_info *info);
+
+/* The same for a template libfixbuf parsed. */
 void hs_fbrec_classify(fbTemplate_t *tmpl, hs_tmpl_info *info);
+
+/* IANA element number of f, and the bytes it takes in a decoded record
+ * (numbers in host byte order, IPv6 addresses as sent). */
+uint16_t hs_fbrec_field_ie(hs_field f);
+unsigned hs_fbrec_field_len(hs_field f);
 
 /* Widens info's layout to every field of its kind: the fallback when an
  * exporter has too many distinct layouts to give each its own template. */
