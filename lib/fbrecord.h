@@ -56,7 +56,7 @@ typedef struct hs_tmpl_info {
     uint32_t present;            /* HS_BIT()s worth decoding */
     uint32_t layout;             /* HS_BIT()s in the internal template */
     uint16_t int_tid;            /* internal template to transcode into */
-    uint16_t rec_len;            /* bytes of a transcoded record */
+    uint16_t rec_len;            /* bytes of a decoded record */
     uint8_t off[HS_F__COUNT];    /* offset of each field, or HS_NO_OFFSET */
 } hs_tmpl_info;
 
@@ -70,7 +70,7 @@ typedef struct hs_msg_clock {
     uint8_t has_init, has_uptime;
 } hs_msg_clock;
 
-/* Largest transcoded record (every field). */
+/* Largest decoded record (every field). */
 #define HS_FBREC_MAX 160
 
 /* Classifies a template by the fields it has (HS_BIT()s of the IANA
@@ -96,7 +96,8 @@ void hs_fbrec_widen(hs_tmpl_info *info);
 int hs_fbrec_add_internal(fbSession_t *session, const hs_tmpl_info *info,
                           uint16_t tid);
 
-/* Fills out from a transcoded flow record; sampling is left to the caller. */
+/* Fills out from a decoded flow record (transcoded by libfixbuf or unpacked
+ * by a wire plan); sampling is left to the caller. */
 void hs_fbrec_to_flow(const uint8_t *rec, const hs_tmpl_info *info,
                       const hs_msg_clock *clock, hs_flow *out);
 

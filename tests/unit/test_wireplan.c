@@ -17,6 +17,7 @@
 #include "testutil.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fixbuf/public.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -205,6 +206,7 @@ static void test_plans_decode_as_libfixbuf(void **state)
     check_against_libfixbuf(ports_only, N(ports_only), 0);
 }
 
+/* Plans a bare template record. */
 static int build(const spec *f, int n, int scope, hs_wireplan *plan)
 {
     tu_msg *m = malloc(sizeof(*m));
@@ -222,11 +224,13 @@ static void test_plan_refusals(void **state)
     static const spec varlen[] = {{8, 4, 0}, {12, 4, 0}, {82, 0xffff, 0}};
     static const spec long_count[] = {{8, 4, 0}, {12, 4, 0}, {1, 9, 0}};
     static const spec short_v6[] = {{27, 8, 0}, {28, 16, 0}};
+    static const spec huge[] = {{8, 4, 0}, {12, 4, 0}, {200, 65530, 0}};
     static const spec ok[] = {{8, 4, 0}, {12, 4, 0}, {1, 2, 0}, {200, 300, 0}};
     assert_int_equal(build(varlen, N(varlen), 0, &plan), -EINVAL);
     assert_int_equal(plan.rec_len, 0);
     assert_int_equal(build(long_count, N(long_count), 0, &plan), -EINVAL);
     assert_int_equal(build(short_v6, N(short_v6), 0, &plan), -EINVAL);
+    assert_int_equal(build(huge, N(huge), 0, &plan), -EINVAL); /* > a message */
     assert_int_equal(build(ok, N(ok), 0, &plan), 0);
     assert_int_equal(plan.rec_len, 4 + 4 + 2 + 300);
     assert_int_equal(plan.info.kind, HS_REC_FLOW);
