@@ -68,33 +68,32 @@ static hs_wire_class class_of(unsigned host_len)
     }
 }
 
-/* Appends the op of field f to the plan; -EINVAL if its wire length
- * cannot be decoded into its host size. */
-static int plan_field(hs_wireplan *plan, hs_field f, wire_spot spot)
+/* The op that decodes field f from where it is on the wire; -EINVAL if
+ * its wire length cannot be decoded into its size in the record. */
+static int plan_field(const hs_wireplan *plan, hs_field f, wire_spot spot,
+                      hs_wire_op *op)
 {
     unsigned host_len = hs_fbrec_field_len(f);
     if (host_len == 16 ? spot.len != 16 : spot.len == 0 || spot.len > host_len)
         return -EINVAL;
-    hs_wire_op *op = &plan->ops[plan->n[HS_WIRE_U64] + plan->n[HS_WIRE_U32] +
-                                plan->n[HS_WIRE_U16] + plan->n[HS_WIRE_U8] +
-                                plan->n[HS_WIRE_COPY16]];
     *op = (hs_wire_op){(uint16_t)spot.end,
                        (uint8_t)(host_len == 16 ? 0 : 64 - 8 * spot.len),
                        plan->info.off[f]};
-    plan->n[class_of(host_len)]++;
     return 0;
 }
 
 /* Ops go in class order: fields by class, each class in field order. */
 static int plan_fields(hs_wireplan *plan, const wire_spot *spot)
 {
+    int n = 0;
     for (int c = 0; c < HS_WIRE__CLASSES; c++) {
         for (int f = 0; f < HS_F__COUNT; f++) {
             if (!(plan->info.present & HS_BIT(f)) ||
                 class_of(hs_fbrec_field_len((hs_field)f)) != (hs_wire_class)c)
                 continue;
-            if (plan_field(plan, (hs_field)f, spot[f]) < 0)
+            if (plan_field(plan, (hs_field)f, spot[f], &plan->ops[n++]) < 0)
                 return -EINVAL;
+            plan->n[c]++;
         }
     }
     return 0;
