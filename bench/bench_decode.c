@@ -6,7 +6,10 @@
  * many times, against a baseline measured in the same run: libfixbuf
  * alone, decoding the IPFIX form of the same records (fBufNext into an
  * internal template of the same nine fields haystack reads; no scan, no v9
- * rewrite, no conversion to hs_flow). Thread CPU time, median of the runs.
+ * rewrite, no conversion to hs_flow). Every message but the first carries
+ * records only, so haystack decodes them with its wire plans, without
+ * libfixbuf (docs/collector.md): the ratio is what that gains over the
+ * least libfixbuf can cost. Thread CPU time, median of the runs.
  *
  *   bench_decode [-m MESSAGES] [-r RUNS]
  */

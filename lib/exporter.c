@@ -1,13 +1,17 @@
 /*
  * exporter.c - one exporter session: template table, observation domains,
- * and the decode loop that drives libfixbuf record by record.
+ * and the decode loop.
  *
  * Order of work for a message: find the domain state (capped, because
  * libfixbuf grows a hash table per domain it sees), scan the message
  * (ipfix_scan.c validates it and reports templates, which we keep in our own
- * table for lifetime, caps and change detection), account sequence numbers,
- * then let libfixbuf transcode each record into the internal template its
- * exporter template was classified for.
+ * table for lifetime, caps and change detection, with a wire plan for each
+ * fixed-length one), account sequence numbers, then decode the records. A
+ * message with templates, or with records of a variable-length template,
+ * goes to libfixbuf, which transcodes each record into the internal
+ * template its exporter template was classified for. Every other message,
+ * a steady export's data, is decoded by the plans alone (wireplan.c) into
+ * the same packed records; libfixbuf never sees it.
  */
 #include "exporter.h"
 
@@ -282,21 +286,6 @@ static int has_misfit_field(hs_exporter *e, const uint8_t *rec, size_t len,
 }
 
 /* A variable-length field takes at least its one length byte. */
-/* Bytes of one record of a template, 0 when a field is variable-length. */
-static uint32_t record_length(const uint8_t *rec, size_t len, int is_options)
-{
-    uint32_t total = 0;
-    for (size_t off = is_options ? 6 : 4; off + 4 <= len; off += 4) {
-        uint16_t num = hs_rd16(rec + off), flen = hs_rd16(rec + off + 2);
-        if (flen == HS_VARLEN)
-            return 0;
-        total += flen;
-        if (num & HS_ENTERPRISE_BIT)
-            off += 4;
-    }
-    return total;
-}
-
 static uint32_t min_record_len(const uint8_t *rec, size_t len, int is_options)
 {
     uint32_t n = 0;
@@ -309,6 +298,11 @@ static uint32_t min_record_len(const uint8_t *rec, size_t len, int is_options)
     return n;
 }
 
+/* A new template, or a refresh (the same or another layout) of a known
+ * one: the entry, its plan included, is rebuilt from the record each time
+ * (the layout hash only tells a change apart for the counter). A template
+ * without a plan (a variable-length field) leaves its records to
+ * libfixbuf. */
 static int on_template(void *ctx, uint32_t domain, uint16_t tid,
                        const uint8_t *rec, size_t len, int is_options)
 {
@@ -316,28 +310,24 @@ static int on_template(void *ctx, uint32_t domain, uint16_t tid,
     if (has_misfit_field(e, rec, len, is_options))
         return HS_SCAN_INVALID;
     uint32_t layout = layout_hash(rec, len, is_options);
-    uint32_t min_len = min_record_len(rec, len, is_options);
-    uint32_t rec_len = record_length(rec, len, is_options);
     e->msg_templates = 1;
     int i = tmpl_find(e, domain, tid);
+    hs_tmpl_entry *t;
     if (i >= 0) {
-        hs_tmpl_entry *t = &e->tmpls[i];
+        t = &e->tmpls[i];
         if (t->layout != layout)
             e->st.templates_changed++;
-        t->layout = layout;
-        t->min_len = min_len;
-        t->rec_len = rec_len;
-        t->is_options = (uint8_t)is_options;
-        t->seen_ms = e->now_ms;
-        return HS_SCAN_KEEP;
+    } else {
+        if (adds_too_many_elements(e, rec, len, is_options) || !(t = tmpl_add(e)))
+            return HS_SCAN_REFUSE;
+        t->domain = domain;
+        t->tid = tid;
     }
-    if (adds_too_many_elements(e, rec, len, is_options))
-        return HS_SCAN_REFUSE;
-    hs_tmpl_entry *t = tmpl_add(e);
-    if (!t)
-        return HS_SCAN_REFUSE;
-    *t = (hs_tmpl_entry){domain, tid, (uint8_t)is_options, layout, min_len,
-                         rec_len, e->now_ms};
+    t->is_options = (uint8_t)is_options;
+    t->layout = layout;
+    t->min_len = min_record_len(rec, len, is_options);
+    t->seen_ms = e->now_ms;
+    hs_wireplan_build(rec, len, is_options, &t->plan);
     return HS_SCAN_KEEP;
 }
 
@@ -362,10 +352,7 @@ static void on_withdraw(void *ctx, uint32_t domain, uint16_t tid)
 
 /* A data set too short for one record is stripped: libfixbuf, given two
  * such sets in a row, reads a whole record from the second one past the
- * end of the message (found by fuzz_datagram). The records of the others
- * are counted (libfixbuf reads as many as fit whole), so the decode loop
- * can stop after the last one instead of asking libfixbuf for another and
- * paying for its end-of-message GError. */
+ * end of the message (found by fuzz_datagram). */
 static int on_data_set(void *ctx, uint32_t domain, uint16_t tid,
                        size_t body_len)
 {
@@ -379,10 +366,8 @@ static int on_data_set(void *ctx, uint32_t domain, uint16_t tid,
     const hs_tmpl_entry *t = &e->tmpls[i];
     if (body_len < t->min_len)
         return 1;
-    if (t->rec_len == 0)
-        e->msg_varlen = 1;
-    else
-        e->msg_records += (uint32_t)(body_len / t->rec_len);
+    if (t->plan.rec_len == 0)
+        e->msg_unplanned = 1;
     return 0;
 }
 
@@ -409,14 +394,21 @@ static void set_fb_sequence(hs_domain_state *ds, uint8_t *msg)
         hs_wr32(msg + 8, ds->fb_seq);
 }
 
-/* After a message: libfixbuf advanced its expectation by the records it
- * read, but only when it reached the end of the message (complete). */
-static void finish_sequence(hs_exporter *e, hs_domain_state *ds, uint32_t seq,
-                            uint32_t fb_seq_sent, uint32_t records, int is_v9,
-                            int eom, int failed)
+/* After a message: the number the exporter should send next. Once a
+ * message was only partly read, IPFIX's count of records is unknown. */
+static void advance_sequence(hs_exporter *e, hs_domain_state *ds, uint32_t seq,
+                             uint32_t records, int is_v9, int failed)
 {
     ds->next_seq = seq + (is_v9 ? 1 : records);
     ds->seq_known = is_v9 || (!failed && !e->msg_unknown);
+}
+
+/* After a message libfixbuf read: it advanced its expectation by the
+ * records it read, but only when it reached the end of the message.
+ * Messages it never sees leave its expectation as it was. */
+static void advance_fb_sequence(hs_domain_state *ds, uint32_t fb_seq_sent,
+                                uint32_t records, int eom, int failed)
+{
     ds->fb_seq = fb_seq_sent + (eom ? records : 0);
     ds->fb_seq_known = (uint8_t)!failed;
 }
@@ -475,6 +467,53 @@ static void apply_options(msg_ctx *m, const uint8_t *rec,
     }
 }
 
+/* ---- the planned path: haystack's own decoder ------------------------- */
+
+/* Decodes the records of one data set of template t; returns how many. */
+static uint32_t decode_set(msg_ctx *m, const hs_tmpl_entry *t,
+                           const uint8_t *body, size_t len)
+{
+    const hs_wireplan *plan = &t->plan;
+    uint32_t n = (uint32_t)(len / plan->rec_len); /* a partial one is padding */
+    if (plan->info.kind == HS_REC_IGNORE) {
+        m->e->st.ignored_records += n;
+        return n;
+    }
+    _Alignas(8) uint8_t rec[HS_FBREC_MAX];
+    for (uint32_t i = 0; i < n; i++, body += plan->rec_len) {
+        hs_wireplan_unpack(plan, body, rec);
+        if (plan->info.kind == HS_REC_FLOW) {
+            emit_flow(m, rec, &plan->info);
+        } else {
+            apply_options(m, rec, &plan->info);
+            m->e->st.options_records++;
+        }
+    }
+    return n;
+}
+
+/* Decodes a message without templates whose data sets all have plans.
+ * The scan has validated every set length and stripped the sets that
+ * cannot hold a record; sets of unknown templates it counted. Returns the
+ * records read. */
+static uint32_t decode_planned(msg_ctx *m, const uint8_t *msg, size_t len)
+{
+    uint32_t records = 0;
+    size_t set_len;
+    for (size_t off = HS_IPFIX_HDR_LEN; len - off >= HS_SET_HDR_LEN;
+         off += set_len) {
+        uint16_t id = hs_rd16(msg + off);
+        set_len = hs_rd16(msg + off + 2);
+        int i = id >= HS_MIN_DATA_SET ? tmpl_find(m->e, m->ds->domain, id) : -1;
+        if (i >= 0)
+            records += decode_set(m, &m->e->tmpls[i], msg + off + HS_SET_HDR_LEN,
+                                  set_len - HS_SET_HDR_LEN);
+    }
+    return records;
+}
+
+/* ---- the libfixbuf path ------------------------------------------------- */
+
 /* Reads one record of the template libfixbuf reports next. Returns 1 when a
  * record was read, 0 at the end of the message, -1 on a libfixbuf error. */
 static int read_record(msg_ctx *m)
@@ -526,13 +565,39 @@ static int drop(hs_exporter *e, hs_drop reason)
     return -(int)reason;
 }
 
+/* Has libfixbuf read the message: its templates, then record by record.
+ * Returns 0 when it read to the end, 1 when it stopped early (an error, or
+ * the cap), -1 when it refused the message; *records says how many it
+ * read. */
+static int decode_fixbuf(msg_ctx *m, uint8_t *msg, size_t len,
+                         uint32_t *records)
+{
+    hs_exporter *e = m->e;
+    set_fb_sequence(m->ds, msg);
+    uint32_t fb_seq_sent = hs_rd32(msg + 8);
+    GError *err = NULL;
+    fBufSetBuffer(e->fbuf, msg, len);
+    if (!fBufNextMessage(e->fbuf, &err)) {
+        g_clear_error(&err);
+        return -1;
+    }
+    int rc = 1;
+    *records = 0;
+    while (*records < HS_MAX_RECORDS_PER_MSG && (rc = read_record(m)) > 0)
+        (*records)++;
+    advance_fb_sequence(m->ds, fb_seq_sent, *records, rc == 0, rc != 0);
+    return rc != 0;
+}
+
+/* Messages with templates (or withdrawals) and those with records of a
+ * template that has no plan go through libfixbuf, which must see every
+ * template; the others, nearly all of a steady export, never enter it. */
 int hs_exporter_decode(hs_exporter *e, uint8_t *msg, size_t len,
                        const hs_msg_clock *clock, const uint32_t *v9_seq,
                        uint64_t now_ms)
 {
     e->now_ms = now_ms;
-    e->msg_unknown = e->msg_templates = e->msg_varlen = 0;
-    e->msg_records = 0;
+    e->msg_unknown = e->msg_templates = e->msg_unplanned = 0;
     if (len < HS_IPFIX_HDR_LEN)
         return drop(e, HS_DROP_TRUNCATED);
     hs_domain_state *ds = domain_get(e, hs_rd32(msg + 12));
@@ -547,34 +612,22 @@ int hs_exporter_decode(hs_exporter *e, uint8_t *msg, size_t len,
 
     uint32_t seq = v9_seq ? *v9_seq : sr.sequence;
     account_sequence(e, ds, seq);
-    set_fb_sequence(ds, msg);
-    uint32_t fb_seq_sent = hs_rd32(msg + 8);
-
     msg_ctx m = {e, ds, {(uint64_t)sr.export_time * 1000, ds->init_ms, 0,
                          ds->has_init, 0}, 0, 0};
     if (clock) {
         m.clock.sys_uptime_ms = clock->sys_uptime_ms;
         m.clock.has_uptime = clock->has_uptime;
     }
-    GError *err = NULL;
-    fBufSetBuffer(e->fbuf, msg, len);
-    if (!fBufNextMessage(e->fbuf, &err)) {
-        g_clear_error(&err);
-        return drop(e, HS_DROP_LIBFIXBUF);
+    uint32_t records;
+    int failed = 0;
+    if (e->msg_templates || e->msg_unplanned) {
+        if ((failed = decode_fixbuf(&m, msg, len, &records)) < 0)
+            return drop(e, HS_DROP_LIBFIXBUF);
+    } else {
+        records = decode_planned(&m, msg, len);
     }
-    /* Without templates in the message and with every record countable,
-     * stop after the last one: asking libfixbuf for one more costs a
-     * formatted, allocated GError per datagram. */
-    int counted = !e->msg_templates && !e->msg_varlen;
-    uint32_t limit = counted ? e->msg_records : HS_MAX_RECORDS_PER_MSG;
-    uint32_t records = 0;
-    rc = 1;
-    while (records < limit && (rc = read_record(&m)) > 0)
-        records++;
     flush_batch(&m);
-    int failed = rc < 0 || (rc > 0 && !counted); /* error, or the cap */
-    finish_sequence(e, ds, seq, fb_seq_sent, records, v9_seq != NULL, rc == 0,
-                    failed);
+    advance_sequence(e, ds, seq, records, v9_seq != NULL, failed);
     e->st.records += (uint64_t)m.flows;
     if (failed) {
         e->st.drops[HS_DROP_LIBFIXBUF]++;

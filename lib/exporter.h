@@ -15,6 +15,7 @@
 
 #include "collector.h"
 #include "fbrecord.h"
+#include "wireplan.h"
 
 /* What every exporter session shares with its collector. */
 typedef struct hs_decode_env {
@@ -32,8 +33,8 @@ typedef struct hs_tmpl_entry {
     uint8_t is_options;
     uint32_t layout;                /* hash of the field specifiers */
     uint32_t min_len;               /* bytes of its shortest record */
-    uint32_t rec_len;               /* bytes of every record; 0: variable */
     uint64_t seen_ms;
+    hs_wireplan plan;               /* plan.rec_len 0: variable length */
 } hs_tmpl_entry;
 
 typedef struct hs_domain_state {
@@ -72,8 +73,7 @@ typedef struct hs_exporter {
     int msg_unknown;                /* current message had unknown sets */
     uint32_t tmpl_events;           /* templates libfixbuf added or freed */
     int msg_templates;              /* ... template or withdrawal records */
-    int msg_varlen;                 /* ... sets of variable-length records */
-    uint32_t msg_records;           /* ... records in sets we can count */
+    int msg_unplanned;              /* ... sets of templates without a plan */
     hs_exporter_stats st;
     struct hs_exporter *lru_prev, *lru_next, *hash_next;
 } hs_exporter;

@@ -113,11 +113,10 @@ static void pack(hs_tmpl_info *info)
     info->rec_len = off;
 }
 
-void hs_fbrec_classify(fbTemplate_t *tmpl, hs_tmpl_info *info)
+void hs_fbrec_classify_have(uint32_t have, int is_options, hs_tmpl_info *info)
 {
     memset(info, 0, sizeof(*info));
-    uint32_t have = elements_of(tmpl);
-    if (fbTemplateGetOptionsScope(tmpl) > 0) {
+    if (is_options) {
         info->present = have & options_fields;
         info->kind = info->present ? HS_REC_OPTIONS : HS_REC_IGNORE;
     } else if ((have & v4_pair) == v4_pair || (have & v6_pair) == v6_pair) {
@@ -126,6 +125,22 @@ void hs_fbrec_classify(fbTemplate_t *tmpl, hs_tmpl_info *info)
     }
     info->layout = info->present;
     pack(info);
+}
+
+void hs_fbrec_classify(fbTemplate_t *tmpl, hs_tmpl_info *info)
+{
+    hs_fbrec_classify_have(elements_of(tmpl), fbTemplateGetOptionsScope(tmpl) > 0,
+                           info);
+}
+
+uint16_t hs_fbrec_field_ie(hs_field f)
+{
+    return fields[f].ie;
+}
+
+unsigned hs_fbrec_field_len(hs_field f)
+{
+    return fields[f].len;
 }
 
 void hs_fbrec_widen(hs_tmpl_info *info)

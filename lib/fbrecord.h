@@ -10,7 +10,9 @@
  * fills absent ones with zeros, which must not be mistaken for values), and
  * of those the ones worth decoding (one representation of each time, ...).
  * The internal template holds exactly those, packed, and the record is read
- * back through the offsets computed here.
+ * back through the offsets computed here. The classification takes the set
+ * of elements a template has, so that wireplan.c can classify a template
+ * from its wire form and fill the same packed record without libfixbuf.
  */
 #ifndef HS_FBRECORD_H
 #define HS_FBRECORD_H
@@ -54,7 +56,7 @@ typedef struct hs_tmpl_info {
     uint32_t present;            /* HS_BIT()s worth decoding */
     uint32_t layout;             /* HS_BIT()s in the internal template */
     uint16_t int_tid;            /* internal template to transcode into */
-    uint16_t rec_len;            /* bytes of a transcoded record */
+    uint16_t rec_len;            /* bytes of a decoded record */
     uint8_t off[HS_F__COUNT];    /* offset of each field, or HS_NO_OFFSET */
 } hs_tmpl_info;
 
@@ -68,12 +70,22 @@ typedef struct hs_msg_clock {
     uint8_t has_init, has_uptime;
 } hs_msg_clock;
 
-/* Largest transcoded record (every field). */
+/* Largest decoded record (every field). */
 #define HS_FBREC_MAX 160
 
-/* Classifies an exporter template: kind, present, and a packed layout of
- * exactly the present fields (int_tid is left to the caller). */
+/* Classifies a template by the fields it has (HS_BIT()s of the IANA
+ * elements among its fields) and whether it is an options template: kind,
+ * present, and a packed layout of exactly the present fields (int_tid is
+ * left to the caller). */
+void hs_fbrec_classify_have(uint32_t have, int is_options, hs_tmpl_info *info);
+
+/* The same for a template libfixbuf parsed. */
 void hs_fbrec_classify(fbTemplate_t *tmpl, hs_tmpl_info *info);
+
+/* IANA element number of f, and the bytes it takes in a decoded record
+ * (numbers in host byte order, IPv6 addresses as sent). */
+uint16_t hs_fbrec_field_ie(hs_field f);
+unsigned hs_fbrec_field_len(hs_field f);
 
 /* Widens info's layout to every field of its kind: the fallback when an
  * exporter has too many distinct layouts to give each its own template. */
@@ -84,7 +96,8 @@ void hs_fbrec_widen(hs_tmpl_info *info);
 int hs_fbrec_add_internal(fbSession_t *session, const hs_tmpl_info *info,
                           uint16_t tid);
 
-/* Fills out from a transcoded flow record; sampling is left to the caller. */
+/* Fills out from a decoded flow record (transcoded by libfixbuf or unpacked
+ * by a wire plan); sampling is left to the caller. */
 void hs_fbrec_to_flow(const uint8_t *rec, const hs_tmpl_info *info,
                       const hs_msg_clock *clock, hs_flow *out);
 

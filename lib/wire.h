@@ -33,6 +33,11 @@ static inline uint32_t hs_rd32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+static inline uint64_t hs_rd64(const uint8_t *p)
+{
+    return (uint64_t)hs_rd32(p) << 32 | hs_rd32(p + 4);
+}
+
 static inline void hs_wr16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
