@@ -41,7 +41,6 @@ struct hs_server {
     hs_detector_stage *stage;       /* signatures the workers use */
     hs_detector_stage *old_stage;   /* ... until all have left it */
     hs_workers *workers;
-    unsigned n_workers;
     hs_publisher *publisher;        /* NULL: [redis] url empty */
     uv_work_t reload_work;
     bool reloading, reload_again;
@@ -200,10 +199,12 @@ static void apply_conf(hs_server *s, hs_conf *next)
 static void reload_apply(uv_work_t *w, int status)
 {
     hs_server *s = w->data;
-    if (!s->stopping && status == 0 && s->staged_conf &&
-        hs_detector_stage_follow(s->staged_sigs, s->stage) < 0)
+    bool ok = !s->stopping && status == 0 && s->staged_conf;
+    if (ok && hs_detector_stage_follow(s->staged_sigs, s->stage) < 0) {
         snprintf(s->reload_err, sizeof(s->reload_err), "out of memory");
-    else if (!s->stopping && status == 0 && s->staged_conf) {
+        ok = false;
+    }
+    if (ok) {
         apply_conf(s, s->staged_conf);
         s->old_stage = s->stage;
         s->stage = s->staged_sigs;
@@ -274,7 +275,6 @@ static int open_workers(hs_server *s, char *err, size_t errlen)
     const hs_conf *c = s->conf;
     unsigned n = c->collector.workers ? c->collector.workers
                                       : uv_available_parallelism();
-    s->n_workers = n;
     hs_workers_opts wo = {.count = n, .dump_flows = s->opts.dump_flows};
     hs_workers_hooks hooks = {on_event, on_committed, s};
     int rc = hs_workers_new(&s->loop, c, &s->cconf, s->stage, &wo, &hooks,
