@@ -14,21 +14,14 @@ the two-worker run must have sent hits between workers, with none dropped.
 
 import sys
 
-import hs_collectors
 import hs_fanout
 import hs_metrics
 import hs_util
 
-WINDOW_S = 3600
-
 
 def run(workers, sigfile, records, tmp):
     mport = hs_util.free_port("tcp")
-    extra = (f"[collector]\nworkers = {workers}\n"
-             f"[detect]\nwindow = {WINDOW_S}s\nmin_domains = 2\nexpire_interval = 1s\n"
-             "[output]\nstdout = true\n"
-             f"[metrics]\nlisten = 127.0.0.1:{mport}\n")
-    hd = hs_collectors.HaystackdCollector(tmp, signatures=sigfile, extra=extra, quiet=2.5)
+    hd = hs_fanout.collector(tmp, workers, sigfile, mport)
     with hd:
         hs_fanout.send(records[:-1], hd.port)
         hs_util.wait_for(lambda: hs_metrics.scrape(mport)["haystack_engine_hits_total"]
@@ -39,9 +32,7 @@ def run(workers, sigfile, records, tmp):
                             15, quiet=2.5)
         m = hs_metrics.scrape(mport)
         lines = hd.records()
-    events = sorted((e["event"], e["subscriber"], e["signature"], e["domains_seen"])
-                    for e in lines if "event" in e)
-    return events, m
+    return hs_fanout.events(lines), m
 
 
 def main():

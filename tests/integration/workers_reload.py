@@ -20,13 +20,11 @@ import sys
 import threading
 import time
 
-import hs_collectors
 import hs_fanout
 import hs_metrics
 import hs_util
 
 ROUNDS = 10        # the traffic plan, each time with other subscribers
-WINDOW_S = 3600
 
 
 def sigfile():
@@ -53,11 +51,7 @@ def run(workers, records, tmp, reload_between=None):
     sig = os.path.join(tmp, "signatures.json")
     shutil.copy(sigfile(), sig)
     mport = hs_util.free_port("tcp")
-    extra = (f"[collector]\nworkers = {workers}\n"
-             f"[detect]\nwindow = {WINDOW_S}s\nmin_domains = 2\n"
-             "[output]\nstdout = true\n"
-             f"[metrics]\nlisten = 127.0.0.1:{mport}\n")
-    hd = hs_collectors.HaystackdCollector(tmp, signatures=sig, extra=extra, quiet=2.5)
+    hd = hs_fanout.collector(tmp, workers, sig, mport)
     hups = 0
     with hd:
         sender = threading.Thread(target=hs_fanout.send, args=(records, hd.port, 0.04))
@@ -74,9 +68,7 @@ def run(workers, records, tmp, reload_between=None):
                             15, quiet=2.0)
         m = hs_metrics.scrape(mport)
         lines = hd.records()
-    events = sorted((e["event"], e["subscriber"], e["signature"], e["domains_seen"])
-                    for e in lines if "event" in e)
-    return events, m, hups
+    return hs_fanout.events(lines), m, hups
 
 
 def main():

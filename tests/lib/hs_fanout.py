@@ -5,6 +5,7 @@ arrives through exporters the kernel may hand to different workers."""
 import socket
 import time
 
+import hs_collectors
 import hs_craft as C
 import hs_signatures
 import hs_util
@@ -59,3 +60,19 @@ def send(records, port, pause=0.01):
     finally:
         for s in socks:
             s.close()
+
+
+def collector(tmp, workers, sigfile, metrics_port, window_s=3600):
+    """haystackd with `workers`, a one-hour window, min_domains = 2, events
+    on stdout and metrics on metrics_port."""
+    extra = (f"[collector]\nworkers = {workers}\n"
+             f"[detect]\nwindow = {window_s}s\nmin_domains = 2\nexpire_interval = 1s\n"
+             "[output]\nstdout = true\n"
+             f"[metrics]\nlisten = 127.0.0.1:{metrics_port}\n")
+    return hs_collectors.HaystackdCollector(tmp, signatures=sigfile, extra=extra, quiet=2.5)
+
+
+def events(lines):
+    """The events among haystackd's output lines, comparable across runs."""
+    return sorted((e["event"], e["subscriber"], e["signature"], e["domains_seen"])
+                  for e in lines if "event" in e)
