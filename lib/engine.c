@@ -508,6 +508,10 @@ static void evaluate(hs_engine *e, uint32_t idx, uint32_t domain,
     for (uint32_t k = 0; k < dom->n_sigs; k++) {
         uint32_t sig = dom->sigs[k];
         const hs_sub *r = hs_subtable_at(e->subs, idx);
+        /* Each seen domain has an entry: with fewer entries than the rule
+         * needs domains (a new subscriber, mostly) it cannot hold. */
+        if (r->n_ev < e->sv.rules[sig].min_domains)
+            continue;
         if ((backend && !just_seen(e, r, domain, sig)) || is_held(e, r, sig) ||
             !sig_holds(e, r, sig, r->clock))
             continue;

@@ -8,10 +8,11 @@
  * interval holding the address, then walk innermost -> outer prefixes until
  * one has an entry accepting the port and protocol.
  *
- * Most lookups (traffic to non-IoT addresses) miss, so IPv4 first probes a
- * bitmap with one bit per address block (about 16 blocks per prefix, at
- * most /24 blocks: 2 MiB) that says whether any prefix reaches into the
- * block; a clear bit ends the lookup. Otherwise the interval is found by a
+ * Most lookups (traffic to non-IoT addresses) miss, so IPv4 first probes
+ * two bitmaps that say whether any prefix reaches into the address's block:
+ * one bit per /16 (8 KiB, stays in L1), then one bit per finer block
+ * (about 16 blocks per prefix, at most /24 blocks: 2 MiB, often a cache
+ * miss). A clear bit ends the lookup. Otherwise the interval is found by a
  * binary search narrowed by an index:
  * - IPv4: a direct table on the top bits (8..22, about four intervals per
  *   slot), so a search stays within one cache line of intervals.
@@ -291,6 +292,10 @@ typedef struct v4_interval {
     uint32_t prefix;        /* head unit of the innermost prefix, or NONE */
 } v4_interval;
 
+/* The coarse filter is small enough to stay in L1 (8 KiB), and most of the
+ * address space lies in /16s that no signature prefix reaches into. */
+enum { COARSE_BITS = 16 };
+
 typedef struct v4_table {
     v4_interval *iv;        /* ascending, iv[0].start = 0 */
     uint32_t n;
@@ -298,6 +303,7 @@ typedef struct v4_table {
     uint32_t *index;        /* [j]: interval holding j << (32 - bits); +1 */
     unsigned filter_bits;   /* the filter has a bit per /filter_bits block: */
     uint64_t *filter;       /* does any prefix reach into it */
+    uint64_t coarse[(1u << COARSE_BITS) / 64]; /* the same per /16 */
 } v4_table;
 
 typedef struct v6_interval {
@@ -562,22 +568,30 @@ static int v4_build(v4_table *v, const sweep *s, const family *f)
     }
     v->index[slots] = v->n - 1;
     memset(v->filter, 0, filter_bytes);
-    unsigned shift = 64 - v->filter_bits;
-    for (uint32_t p = 0; p < f->n; p++)
-        filter_set(v->filter, (uint32_t)(f->start[p].hi >> shift),
-                   (uint32_t)(prefix_end(f, p).hi >> shift));
+    memset(v->coarse, 0, sizeof(v->coarse));
+    unsigned shift = 64 - v->filter_bits, coarse_shift = 64 - COARSE_BITS;
+    for (uint32_t p = 0; p < f->n; p++) {
+        uint64_t first = f->start[p].hi, last = prefix_end(f, p).hi;
+        filter_set(v->filter, (uint32_t)(first >> shift), (uint32_t)(last >> shift));
+        filter_set(v->coarse, (uint32_t)(first >> coarse_shift),
+                   (uint32_t)(last >> coarse_shift));
+    }
     return 0;
 }
 
 static uint32_t v4_find(const v4_table *v, uint32_t a)
 {
-    /* Both loads depend only on the address, so they overlap; the index
-     * one is wasted on a miss but costs no latency. */
+    /* The filter first: most lookups end there, and an index load issued
+     * beside it would be a cache miss (the index is megabytes) that every
+     * one of them waits for before it can retire. */
+    uint32_t coarse = a >> (32 - COARSE_BITS);
+    if (!(v->coarse[coarse >> 6] >> (coarse & 63) & 1))
+        return NONE;
     uint32_t block = a >> (32 - v->filter_bits);
-    uint32_t j = a >> (32 - v->bits);
-    uint32_t lo = v->index[j], hi = v->index[j + 1];
     if (!(v->filter[block >> 6] >> (block & 63) & 1))
         return NONE;
+    uint32_t j = a >> (32 - v->bits);
+    uint32_t lo = v->index[j], hi = v->index[j + 1];
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
         if (v->iv[mid].start <= a)
