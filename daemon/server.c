@@ -5,14 +5,16 @@
  *
  * The main loop never touches a datagram: it hands the workers their
  * configuration and signature stage and takes their events. Reload
- * (SIGHUP) parses the new configuration and signatures in a libuv thread
- * pool thread and hands them to the workers, which move over one by one;
- * sockets stay bound and keep receiving meanwhile, so nothing that arrives
- * during a reload is lost.
+ * (SIGHUP) parses the new configuration and signatures in a thread of its
+ * own at idle priority and hands them to the workers, which move over one
+ * by one; sockets stay bound and keep receiving meanwhile, so nothing that
+ * arrives during a reload is lost.
  */
 #include "server.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -42,9 +44,11 @@ struct hs_server {
     hs_detector_stage *old_stage;   /* ... until all have left it */
     hs_workers *workers;
     hs_publisher *publisher;        /* NULL: [redis] url empty */
-    uv_work_t reload_work;
+    uv_thread_t reload_thread;
+    uv_async_t reload_done;         /* the reload thread has finished */
     bool reloading, reload_again;
-    hs_conf *staged_conf;           /* filled by the reload worker */
+    bool parsing;                   /* reload_thread is running */
+    hs_conf *staged_conf;           /* filled by the reload thread */
     hs_detector_stage *staged_sigs;
     char reload_err[1024];
     hs_conf *bound;             /* the configuration the sockets follow */
@@ -101,6 +105,8 @@ static int open_publisher(hs_server *s, const hs_conf *conf, char *err,
     return hs_publisher_new(&s->loop, &pc, &s->publisher, err, errlen);
 }
 
+static void discard_reload(hs_server *s);
+
 static void close_all(hs_server *s)
 {
     if (s->stopping)
@@ -110,6 +116,8 @@ static void close_all(hs_server *s)
     hs_metrics_close(s->metrics);
     s->metrics = NULL;
     close_publisher(s); /* delivers what is queued first, briefly */
+    discard_reload(s);
+    uv_close((uv_handle_t *)&s->reload_done, NULL);
     uv_close((uv_handle_t *)&s->flush, NULL);
     uv_close((uv_handle_t *)&s->watchdog, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -127,14 +135,27 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 
 static void reload(hs_server *s);
 
-/* Worker thread: everything slow (file reads, parsing) happens here, at
- * the lowest priority: when it has to share a core with the receive loop
- * (a pinned daemon, a busy host), the loop keeps the core and the reload
- * waits, rather than datagrams overflowing the socket buffer. */
-static void reload_parse(uv_work_t *w)
+/*
+ * The reload thread runs only when its core has nothing else to do: when
+ * it has to share one with a worker (a pinned daemon, a busy host), the
+ * worker keeps the core and the reload waits, rather than datagrams
+ * overflowing the socket buffer. SCHED_IDLE rather than nice 19 because a
+ * waking worker preempts an idle-policy thread at once, while a nice-19
+ * one may finish its time slice first: at full load a worker sleeps and
+ * wakes hundreds of times a second, and each of those slices is lost.
+ */
+static void lower_priority(void)
 {
-    hs_server *s = w->data;
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    struct sched_param none = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+}
+
+/* Reload thread: everything slow (file reads, parsing) happens here. */
+static void reload_parse(void *arg)
+{
+    hs_server *s = arg;
+    lower_priority();
     s->staged_conf = NULL;
     s->staged_sigs = NULL;
     if (hs_conf_load(s->opts.conf_path, &s->staged_conf, s->reload_err,
@@ -145,6 +166,7 @@ static void reload_parse(uv_work_t *w)
         hs_conf_free(s->staged_conf);
         s->staged_conf = NULL;
     }
+    uv_async_send(&s->reload_done);
 }
 
 static void reload_fail(hs_server *s, const char *why)
@@ -194,12 +216,16 @@ static void apply_conf(hs_server *s, hs_conf *next)
     s->conf = next;
 }
 
-/* Loop thread: hand the workers what the pool thread prepared; the reload
- * ends when they have all moved (on_committed). */
-static void reload_apply(uv_work_t *w, int status)
+/* Loop thread: hand the workers what the reload thread prepared; the
+ * reload ends when they have all moved (on_committed). */
+static void reload_apply(uv_async_t *h)
 {
-    hs_server *s = w->data;
-    bool ok = !s->stopping && status == 0 && s->staged_conf;
+    hs_server *s = h->data;
+    if (!s->parsing)
+        return;
+    uv_thread_join(&s->reload_thread);
+    s->parsing = false;
+    bool ok = s->staged_conf != NULL;
     if (ok && hs_detector_stage_follow(s->staged_sigs, s->stage) < 0) {
         snprintf(s->reload_err, sizeof(s->reload_err), "out of memory");
         ok = false;
@@ -212,8 +238,20 @@ static void reload_apply(uv_work_t *w, int status)
         return;
     }
     s->reloading = false;
-    if (!s->stopping)
-        reload_fail(s, status < 0 ? uv_strerror(status) : s->reload_err);
+    reload_fail(s, s->reload_err);
+    hs_detector_stage_free(s->staged_sigs);
+    hs_conf_free(s->staged_conf);
+}
+
+/* Stopping: a reload under way is waited for (the workers have stopped,
+ * so it has the cores) and dropped. */
+static void discard_reload(hs_server *s)
+{
+    if (!s->parsing)
+        return;
+    uv_thread_join(&s->reload_thread);
+    s->parsing = false;
+    s->reloading = false;
     hs_detector_stage_free(s->staged_sigs);
     hs_conf_free(s->staged_conf);
 }
@@ -226,8 +264,8 @@ static void reload(hs_server *s)
     }
     s->reloading = true;
     hs_sd_notify_reloading();
-    s->reload_work.data = s;
-    int rc = uv_queue_work(&s->loop, &s->reload_work, reload_parse, reload_apply);
+    int rc = uv_thread_create(&s->reload_thread, reload_parse, s);
+    s->parsing = rc == 0;
     if (rc < 0) {
         s->reloading = false;
         reload_fail(s, uv_strerror(rc));
@@ -303,6 +341,8 @@ static void start_watchdog(hs_server *s)
 
 static void start_handles(hs_server *s)
 {
+    uv_async_init(&s->loop, &s->reload_done, reload_apply);
+    s->reload_done.data = s;
     uv_timer_init(&s->loop, &s->flush);
     uv_timer_start(&s->flush, on_flush, HS_FLUSH_MS, HS_FLUSH_MS);
     start_watchdog(s);

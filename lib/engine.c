@@ -34,6 +34,8 @@ typedef struct sig_view {
     hs_rule_eff *rules;          /* per signature */
     uint8_t *nb_min, *nb_max;    /* per domain: shortest/longest window of
                                   * its signatures, in buckets */
+    uint16_t *need;              /* per domain: the fewest domains one of
+                                  * its signatures needs (capped) */
     uint64_t width_ms;           /* bucket width */
     uint32_t max_sig_domains;
 } sig_view;
@@ -87,6 +89,7 @@ static void sig_view_fini(sig_view *v)
     free(v->rules);
     free(v->nb_min);
     free(v->nb_max);
+    free(v->need);
     memset(v, 0, sizeof(*v));
 }
 
@@ -108,7 +111,8 @@ static int sig_view_init(sig_view *v, const hs_sigset *s,
     v->rules = calloc(ns ? ns : 1, sizeof(*v->rules));
     v->nb_min = calloc(nd ? nd : 1, 1);
     v->nb_max = calloc(nd ? nd : 1, 1);
-    if (!v->rules || !v->nb_min || !v->nb_max) {
+    v->need = calloc(nd ? nd : 1, sizeof(*v->need));
+    if (!v->rules || !v->nb_min || !v->nb_max || !v->need) {
         sig_view_fini(v);
         return -ENOMEM;
     }
@@ -130,7 +134,11 @@ static int sig_view_init(sig_view *v, const hs_sigset *s,
         const hs_domain *dom = hs_sigset_domain(s, d);
         v->nb_min[d] = HS_WINDOW_BUCKETS;
         v->nb_max[d] = 1;
+        v->need[d] = UINT16_MAX;
         for (uint32_t k = 0; k < dom->n_sigs; k++) {
+            uint32_t need = v->rules[dom->sigs[k]].min_domains;
+            if (need < v->need[d])
+                v->need[d] = (uint16_t)need;
             uint32_t nb = v->rules[dom->sigs[k]].nb;
             if (nb < v->nb_min[d])
                 v->nb_min[d] = (uint8_t)nb;
@@ -504,12 +512,15 @@ static bool just_seen(const hs_engine *e, const hs_sub *r, uint32_t domain,
 static void evaluate(hs_engine *e, uint32_t idx, uint32_t domain,
                      uint64_t time_ms, const hs_ip *backend)
 {
+    /* Each seen domain has an entry: with fewer entries than a rule needs
+     * domains (a new subscriber, mostly) it cannot hold. This test reads
+     * one small array rather than the domain's and signatures' records. */
+    if (hs_subtable_at(e->subs, idx)->n_ev < e->sv.need[domain])
+        return;
     const hs_domain *dom = hs_sigset_domain(e->sv.set, domain);
     for (uint32_t k = 0; k < dom->n_sigs; k++) {
         uint32_t sig = dom->sigs[k];
         const hs_sub *r = hs_subtable_at(e->subs, idx);
-        /* Each seen domain has an entry: with fewer entries than the rule
-         * needs domains (a new subscriber, mostly) it cannot hold. */
         if (r->n_ev < e->sv.rules[sig].min_domains)
             continue;
         if ((backend && !just_seen(e, r, domain, sig)) || is_held(e, r, sig) ||
