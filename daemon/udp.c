@@ -51,8 +51,10 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                   uv_strerror((int)nread));
         return;
     }
-    if (!addr || (flags & UV_UDP_MMSG_FREE))
-        return; /* nothing more, or the end of a recvmmsg batch */
+    if (!addr || (flags & UV_UDP_MMSG_FREE)) {
+        u->fn(u->ctx, NULL, NULL, 0); /* nothing more, or a batch ended */
+        return;
+    }
     /* an empty datagram (nread 0) is decoded, and counted, like any other;
      * one longer than 64 KiB (UV_UDP_PARTIAL) cannot be an export either */
     u->fn(u->ctx, addr, (uint8_t *)buf->base,

@@ -12,6 +12,8 @@
 
 #include "flow.h"
 
+/* One datagram from src; or src NULL: no more datagrams for now (a
+ * recvmmsg batch ended), the moment to pass on what the batch gave. */
 typedef void (*hs_udp_recv_fn)(void *ctx, const struct sockaddr *src,
                                uint8_t *buf, size_t len);
 

@@ -119,7 +119,9 @@ static void flush_to(worker *w, unsigned to)
     o->n = 0;
 }
 
-/* After each datagram: nothing waits in an outbox while the loop polls. */
+/* After each batch of datagrams: nothing waits in an outbox while the
+ * loop polls, and the hits of a batch (tens) reach the engine together,
+ * whose prefetching (hs_engine_apply) then has misses to overlap. */
 static void flush_all(worker *w)
 {
     for (unsigned to = 0; to < w->ws->n; to++) {
@@ -161,13 +163,17 @@ static void on_datagram(void *ctx, const struct sockaddr *src, uint8_t *buf,
 {
     worker *w = ctx;
     pthread_mutex_lock(&w->lock);
+    if (!src) {
+        flush_all(w);
+        pthread_mutex_unlock(&w->lock);
+        return;
+    }
     if (w->ws->opts.dump_flows) { /* -F names each record's exporter */
         uint16_t port;
         hs_ip_from_sockaddr(src, &w->cur_exporter, &port);
     }
     w->datagrams++;
     hs_collector_input(w->collector, src, buf, len, uv_now(&w->loop));
-    flush_all(w);
     pthread_mutex_unlock(&w->lock);
 }
 
