@@ -147,8 +147,11 @@ static void reload(hs_server *s);
 static void lower_priority(void)
 {
     struct sched_param none = {0};
-    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
-        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+    if (rc != 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) < 0)
+        hs_log(HS_LOG_WARNING, "reload: cannot lower the reload thread's "
+               "priority (%s); it competes with the workers for the cores",
+               strerror(rc));
 }
 
 /* Reload thread: everything slow (file reads, parsing) happens here. */

@@ -123,6 +123,36 @@ static void test_edges_of_the_space(void **state)
     hs_lpm_free(t);
 }
 
+/* The /16 bitmap that ends most misses: prefixes wider than, inside and
+ * across /16 blocks, looked up at the edges of the blocks they touch. */
+static void test_sixteen_bit_blocks(void **state)
+{
+    (void)state;
+    hs_lpm_builder *b = hs_lpm_builder_new();
+    add(b, "10.2.0.0", 15, NULL, 0, 0, 1);      /* 10.2/16 and 10.3/16 */
+    add(b, "10.7.255.255", 32, NULL, 0, 0, 2);  /* last address of 10.7/16 */
+    add(b, "10.9.128.0", 17, NULL, 0, 0, 3);    /* upper half of 10.9/16 */
+    add(b, "172.16.0.0", 12, NULL, 0, 0, 4);    /* sixteen /16s */
+    hs_lpm *t = build(b);
+    static const struct {
+        const char *addr;
+        uint32_t want; /* 0: no match */
+    } cases[] = {
+        {"10.1.255.255", 0}, {"10.2.0.0", 1},     {"10.3.255.255", 1},
+        {"10.4.0.0", 0},     {"10.7.255.254", 0}, {"10.7.255.255", 2},
+        {"10.8.0.0", 0},     {"10.9.127.255", 0}, {"10.9.128.0", 3},
+        {"10.10.0.0", 0},    {"172.15.255.255", 0}, {"172.16.0.0", 4},
+        {"172.31.255.255", 4}, {"172.32.0.0", 0}, {"11.0.0.0", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t out[2];
+        size_t n = look(t, cases[i].addr, 443, 6, out, 2);
+        if (n != (cases[i].want ? 1u : 0u) || (n && out[0] != cases[i].want))
+            fail_msg("%s: %zu values, want %u", cases[i].addr, n, cases[i].want);
+    }
+    hs_lpm_free(t);
+}
+
 static void test_empty_and_bad_input(void **state)
 {
     (void)state;
@@ -423,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_shared_endpoint_counts_for_each),
         cmocka_unit_test(test_edges_of_the_space),
         cmocka_unit_test(test_empty_and_bad_input),
+        cmocka_unit_test(test_sixteen_bit_blocks),
         cmocka_unit_test(test_random_v4),
         cmocka_unit_test(test_random_v6),
         cmocka_unit_test(test_v6_crowded),
