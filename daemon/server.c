@@ -6,15 +6,13 @@
  * The main loop never touches a datagram: it hands the workers their
  * configuration and signature stage and takes their events. Reload
  * (SIGHUP) parses the new configuration and signatures in a thread of its
- * own at idle priority and hands them to the workers, which move over one
+ * own at low priority and hands them to the workers, which move over one
  * by one; sockets stay bound and keep receiving meanwhile, so nothing that
  * arrives during a reload is lost.
  */
 #include "server.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -136,22 +134,18 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 static void reload(hs_server *s);
 
 /*
- * The reload thread runs only when its core has nothing else to do: when
- * it has to share one with a worker (a pinned daemon, a busy host), the
- * worker keeps the core and the reload waits, rather than datagrams
- * overflowing the socket buffer. SCHED_IDLE rather than nice 19 because a
- * waking worker preempts an idle-policy thread at once, while a nice-19
- * one may finish its time slice first: at full load a worker sleeps and
- * wakes hundreds of times a second, and each of those slices is lost.
+ * The reload thread runs at nice 19: when it has to share a core with a
+ * worker (a pinned daemon, a busy host), the worker keeps the core and the
+ * reload waits, rather than datagrams overflowing the socket buffer. Not
+ * SCHED_IDLE: that also yields to every other process of the host, and on
+ * a busy one a reload could wait for minutes.
  */
 static void lower_priority(void)
 {
-    struct sched_param none = {0};
-    int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
-    if (rc != 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) < 0)
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) < 0)
         hs_log(HS_LOG_WARNING, "reload: cannot lower the reload thread's "
                "priority (%s); it competes with the workers for the cores",
-               strerror(rc));
+               strerror(errno));
 }
 
 /* Reload thread: everything slow (file reads, parsing) happens here. */
@@ -162,14 +156,13 @@ static void reload_parse(void *arg)
     s->staged_conf = NULL;
     s->staged_sigs = NULL;
     if (hs_conf_load(s->opts.conf_path, &s->staged_conf, s->reload_err,
-                     sizeof(s->reload_err)) < 0)
-        return;
-    if (hs_detector_stage_new(s->staged_conf, &s->staged_sigs, s->reload_err,
+                     sizeof(s->reload_err)) == 0 &&
+        hs_detector_stage_new(s->staged_conf, &s->staged_sigs, s->reload_err,
                               sizeof(s->reload_err)) < 0) {
         hs_conf_free(s->staged_conf);
         s->staged_conf = NULL;
     }
-    uv_async_send(&s->reload_done);
+    uv_async_send(&s->reload_done); /* done, whether it worked or not */
 }
 
 static void reload_fail(hs_server *s, const char *why)
