@@ -32,6 +32,7 @@
 #include "log.h"
 #include "promtext.h"
 #include "udp.h"
+#include "wake.h"
 
 #define HS_TICK_MS 1000
 #define HS_OUTBOX_HITS 256        /* hits gathered per destination */
@@ -51,9 +52,9 @@ typedef struct worker {
     unsigned idx;
     uv_loop_t loop;
     uv_thread_t thread;
-    bool started;
+    bool inited, started;
     pthread_mutex_t lock;         /* held while the worker works */
-    uv_async_t wake;              /* inbound hits, reload, stop */
+    hs_wake wake;                 /* inbound hits, reload, stop */
     uv_timer_t tick, sweep;
     hs_udp **udp;                 /* one per listen address */
     hs_collector *collector;
@@ -77,7 +78,7 @@ typedef struct ev_msg {
 
 struct hs_workers {
     uv_loop_t *main_loop;
-    uv_async_t main_async;        /* events and reload progress */
+    hs_wake main_wake;            /* events and reload progress */
     hs_workers_hooks hooks;
     hs_workers_opts opts;
     uint64_t sweep_ms;
@@ -90,7 +91,7 @@ struct hs_workers {
     } *listen;
     _Atomic uint64_t watermark;   /* latest event time of any shard */
     _Atomic bool stopping;
-    bool closed, free_asked;      /* main_async closed; free when it is */
+    bool closed, free_asked;      /* main_wake closed; free when it is */
     _Atomic unsigned moved;       /* workers on `committing` */
     const hs_detector_stage *committing;
     pthread_mutex_t ev_lock;
@@ -130,7 +131,7 @@ static void flush_all(worker *w)
             flush_to(w, to);
         if (o->wake) {
             o->wake = false;
-            uv_async_send(&w->ws->w[to].wake);
+            hs_wake_send(&w->ws->w[to].wake);
         }
     }
 }
@@ -192,7 +193,7 @@ static void move_to_pending(worker *w)
     w->stage = w->pending;
     w->pending = NULL;
     atomic_fetch_add(&w->ws->moved, 1);
-    uv_async_send(&w->ws->main_async);
+    hs_wake_send(&w->ws->main_wake);
 }
 
 /* Records what other workers sent; returns whether more may be waiting. */
@@ -230,10 +231,11 @@ static void close_worker_handles(worker *w)
     }
     uv_close((uv_handle_t *)&w->tick, NULL);
     uv_close((uv_handle_t *)&w->sweep, NULL);
-    uv_close((uv_handle_t *)&w->wake, NULL);
+    if (w->wake.open)
+        hs_wake_close(&w->wake, NULL);
 }
 
-static void on_wake(uv_async_t *h)
+static void on_wake(hs_wake *h)
 {
     worker *w = h->data;
     pthread_mutex_lock(&w->lock);
@@ -244,7 +246,7 @@ static void on_wake(uv_async_t *h)
         close_worker_handles(w);
     pthread_mutex_unlock(&w->lock);
     if (more && !stopping)
-        uv_async_send(&w->wake); /* after the sockets had their turn */
+        hs_wake_send(&w->wake); /* after the sockets had their turn */
 }
 
 static void on_tick(uv_timer_t *t)
@@ -307,7 +309,7 @@ static void on_detection(void *ctx, const hs_detection *d)
     ws->ev_tail = &m->next;
     ws->ev_n++;
     pthread_mutex_unlock(&ws->ev_lock);
-    uv_async_send(&ws->main_async);
+    hs_wake_send(&ws->main_wake);
 }
 
 static void deliver_events(hs_workers *ws)
@@ -327,7 +329,7 @@ static void deliver_events(hs_workers *ws)
     }
 }
 
-static void on_main_async(uv_async_t *h)
+static void on_main_wake(hs_wake *h)
 {
     hs_workers *ws = h->data;
     deliver_events(ws);
@@ -409,16 +411,19 @@ static int init_worker(worker *w, const hs_conf *conf,
 {
     uv_loop_init(&w->loop);
     pthread_mutex_init(&w->lock, NULL);
+    w->inited = true;
     w->stage = stage;
     set_cconf(w, cconf);
-    uv_async_init(&w->loop, &w->wake, on_wake);
-    w->wake.data = w;
     uv_timer_init(&w->loop, &w->tick);
     uv_timer_init(&w->loop, &w->sweep);
     w->tick.data = w->sweep.data = w;
     uv_timer_start(&w->tick, on_tick, HS_TICK_MS, HS_TICK_MS);
     uv_timer_start(&w->sweep, on_sweep, w->ws->sweep_ms, w->ws->sweep_ms);
-    int rc = init_queues(w);
+    int rc = hs_wake_init(&w->loop, &w->wake, on_wake, w);
+    if (rc < 0)
+        snprintf(err, errlen, "worker wake-up: %s", uv_strerror(rc));
+    if (rc == 0)
+        rc = init_queues(w);
     if (rc == 0)
         rc = hs_detector_new(conf, stage, w->ws->n, on_detection, w,
                              &w->detector, err, errlen);
@@ -455,15 +460,18 @@ int hs_workers_new(uv_loop_t *main_loop, const hs_conf *conf,
     ws->sweep_ms = conf->detect.expire_interval_ms;
     ws->ev_tail = &ws->ev_head;
     pthread_mutex_init(&ws->ev_lock, NULL);
-    uv_async_init(main_loop, &ws->main_async, on_main_async);
-    ws->main_async.data = ws;
     *out = ws;
+    int rc = hs_wake_init(main_loop, &ws->main_wake, on_main_wake, ws);
+    if (rc < 0) {
+        snprintf(err, errlen, "main loop wake-up: %s", uv_strerror(rc));
+        return rc; /* the caller frees what was made */
+    }
     for (unsigned i = 0; i < ws->n; i++) {
         ws->w[i].ws = ws;
         ws->w[i].idx = i;
     }
     for (unsigned i = 0; i < ws->n; i++) {
-        int rc = init_worker(&ws->w[i], conf, cconf, stage, err, errlen);
+        rc = init_worker(&ws->w[i], conf, cconf, stage, err, errlen);
         if (rc < 0)
             return rc; /* the caller frees what was made */
     }
@@ -472,7 +480,7 @@ int hs_workers_new(uv_loop_t *main_loop, const hs_conf *conf,
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
-static void on_main_async_closed(uv_handle_t *h);
+static void on_main_wake_closed(hs_wake *h);
 
 static void stop_unstarted(worker *w)
 {
@@ -498,12 +506,13 @@ void hs_workers_stop(hs_workers *ws)
     if (!ws || atomic_exchange(&ws->stopping, true))
         return;
     for (unsigned i = 0; i < ws->n; i++)
-        uv_async_send(&ws->w[i].wake);
+        if (ws->w[i].started)
+            hs_wake_send(&ws->w[i].wake);
     for (unsigned i = 0; i < ws->n; i++) {
         worker *w = &ws->w[i];
         if (w->started)
             uv_thread_join(&w->thread);
-        else if (w->wake.loop) /* never ran: close here */
+        else if (w->inited) /* never ran: close here */
             stop_unstarted(w);
         w->started = false;
     }
@@ -513,7 +522,10 @@ void hs_workers_stop(hs_workers *ws)
         while (ws->w[i].detector && drain(&ws->w[i]))
             ;
     deliver_events(ws);
-    uv_close((uv_handle_t *)&ws->main_async, on_main_async_closed);
+    if (ws->main_wake.open)
+        hs_wake_close(&ws->main_wake, on_main_wake_closed);
+    else
+        ws->closed = true;
 }
 
 /* hs_detector_save or hs_detector_restore over every worker's shard. */
@@ -552,7 +564,7 @@ int hs_workers_save(hs_workers *ws, const char *path, hs_state_stats *st,
 
 static void free_worker(worker *w, unsigned n)
 {
-    if (!w->wake.loop) /* never initialised */
+    if (!w->inited)
         return;
     uv_loop_close(&w->loop);
     hs_collector_free(w->collector);
@@ -575,7 +587,7 @@ static void free_all(hs_workers *ws)
     free(ws);
 }
 
-static void on_main_async_closed(uv_handle_t *h)
+static void on_main_wake_closed(hs_wake *h)
 {
     hs_workers *ws = h->data;
     ws->closed = true;
@@ -606,7 +618,7 @@ void hs_workers_commit(hs_workers *ws, const hs_detector_stage *next)
         pthread_mutex_unlock(&ws->w[i].lock);
     }
     for (unsigned i = 0; i < ws->n; i++)
-        uv_async_send(&ws->w[i].wake);
+        hs_wake_send(&ws->w[i].wake);
 }
 
 void hs_workers_set_collector_conf(hs_workers *ws, const hs_collector_conf *c)
