@@ -138,10 +138,7 @@ def main():
     if "2001:db8:1:100::/56" not in subs:
         failures.append("the two IPv6 addresses of one /56 were not aggregated")
     print(f"{len(events)} events: {len(detected)} detected, {len(expired)} expired")
-    for f in failures:
-        print("FAIL", f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+    return hs_util.report(failures)
 
 
 if __name__ == "__main__":

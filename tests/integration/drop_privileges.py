@@ -55,10 +55,7 @@ def main():
                              capture_output=True, timeout=20)
         if bad.returncode != 1 or b"no-such-user-here: no such user" not in bad.stderr:
             failures.append(f"unknown user: exit {bad.returncode}, {bad.stderr[-300:]!r}")
-    for f in failures:
-        print("FAIL", f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+    return hs_util.report(failures)
 
 
 if __name__ == "__main__":

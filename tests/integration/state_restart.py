@@ -117,10 +117,7 @@ def main():
             check("saved 0 subscribers" in r.log, f"{name}: no fresh save", r)
             os.unlink(refused)
 
-    for f in failures:
-        print("FAIL", f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+    return hs_util.report(failures)
 
 
 if __name__ == "__main__":

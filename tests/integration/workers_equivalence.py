@@ -63,10 +63,7 @@ def main():
         failures.append("no hit crossed between workers")
     if dropped:
         failures.append(f"{dropped:.0f} hits dropped between workers")
-    for f in failures:
-        print("FAIL", f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+    return hs_util.report(failures)
 
 
 if __name__ == "__main__":

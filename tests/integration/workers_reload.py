@@ -92,10 +92,7 @@ def main():
         failures.append(f"only {reloads:.0f} reloads were applied during the traffic")
     if stale:
         failures.append(f"{stale:.0f} hits counted stale")
-    for f in failures:
-        print("FAIL", f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+    return hs_util.report(failures)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,14 @@ LOOPBACK4 = "127.0.0.1"
 LOOPBACK6 = "::1"
 
 
+def report(failures):
+    """Prints each failure and the verdict; returns the exit code."""
+    for f in failures:
+        print("FAIL", f)
+    print("PASS" if not failures else "FAIL")
+    return 1 if failures else 0
+
+
 class HarnessError(Exception):
     """A harness step failed: a program did not start, exit or answer in time."""
 
